@@ -1,0 +1,124 @@
+//! pitwall extractor SDK: write a site extractor as one `impl Extractor`, export it with
+//! [`export_extractor!`], and build it with `cargo build --target wasm32-wasip2 --release`.
+//!
+//! The WIT interface lives in the repository's `wit/extractor.wit` (the only copy); the bindings
+//! here are generated from it, so host and guests can never disagree on types.
+
+#![deny(missing_docs)]
+
+/// Generated bindings for the `pitwall:extractor` world. Prefer the re-exports at the crate root.
+#[allow(missing_docs, clippy::too_many_arguments)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "extractor",
+        path: "../wit",
+        pub_export_macro: true,
+        export_macro_name: "__export_extractor_world",
+        default_bindings_module: "pitwall_extractor_sdk::bindings",
+    });
+}
+
+pub use bindings::pitwall::extractor::types::{
+    ExtractError, FetchError, Level, PluginInfo, Request, Response, SessionRef, Step, StreamCandidate,
+};
+
+/// The WIT API version this SDK builds against (the WIT package version).
+pub const API_VERSION: &str = "0.1.0";
+
+/// A site extractor. Implement this once; [`export_extractor!`] does the rest.
+pub trait Extractor {
+    /// Who the plugin is and which hosts it may fetch from. Must not call `fetch`.
+    fn info() -> PluginInfo;
+    /// Finds playable stream candidates for `session`, configured by the source's settings.
+    fn extract(session: SessionRef, settings: Settings) -> Result<Vec<StreamCandidate>, ExtractError>;
+}
+
+/// Exports a type implementing [`Extractor`] as the component's `extractor` world.
+///
+/// ```ignore
+/// struct MySite;
+/// impl pitwall_extractor_sdk::Extractor for MySite { /* ... */ }
+/// pitwall_extractor_sdk::export_extractor!(MySite);
+/// ```
+#[macro_export]
+macro_rules! export_extractor {
+    ($extractor:ty) => {
+        #[doc(hidden)]
+        pub struct __PitwallExtractorExport;
+
+        impl $crate::bindings::Guest for __PitwallExtractorExport {
+            fn info() -> $crate::PluginInfo {
+                <$extractor as $crate::Extractor>::info()
+            }
+            fn extract(
+                session: $crate::SessionRef,
+                settings: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+            ) -> ::std::result::Result<::std::vec::Vec<$crate::StreamCandidate>, $crate::ExtractError> {
+                <$extractor as $crate::Extractor>::extract(session, $crate::Settings::from(settings))
+            }
+        }
+
+        $crate::bindings::__export_extractor_world!(__PitwallExtractorExport with_types_in $crate::bindings);
+    };
+}
+
+/// The `settings` table of a `[[source]]`, as handed to the extractor.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings(Vec<(String, String)>);
+
+impl From<Vec<(String, String)>> for Settings {
+    fn from(pairs: Vec<(String, String)>) -> Self {
+        Settings(pairs)
+    }
+}
+
+impl Settings {
+    /// The value of `key`, if set and not blank.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    /// The value of `key`, or an [`ExtractError`] at step `other` naming the missing setting.
+    pub fn require(&self, key: &str) -> Result<&str, ExtractError> {
+        self.get(key).ok_or_else(|| error(Step::Other, format!("missing setting `{key}`")))
+    }
+}
+
+/// Builds an [`ExtractError`] for `step`.
+pub fn error(step: Step, detail: impl Into<String>) -> ExtractError {
+    ExtractError { step, detail: detail.into() }
+}
+
+/// Whether `url` is an absolute `http://` or `https://` URL with a host.
+pub fn is_http_url(url: &str) -> bool {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_lookup_trims_and_requires() {
+        let s = Settings::from(vec![
+            ("url".into(), "  https://a.example/x.m3u8 ".into()),
+            ("blank".into(), " ".into()),
+        ]);
+        assert_eq!(s.get("url"), Some("https://a.example/x.m3u8"));
+        assert_eq!(s.get("blank"), None);
+        let e = s.require("page").unwrap_err();
+        assert_eq!(e.step, Step::Other);
+        assert!(e.detail.contains("`page`"));
+    }
+
+    #[test]
+    fn http_urls_only() {
+        assert!(is_http_url("https://cdn.example/live.m3u8"));
+        assert!(is_http_url("http://127.0.0.1:8080/x"));
+        assert!(!is_http_url("ftp://cdn.example/x"));
+        assert!(!is_http_url("https:///x"));
+        assert!(!is_http_url("https://a b"));
+        assert!(!is_http_url("/relative.m3u8"));
+    }
+}

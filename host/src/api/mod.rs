@@ -1,0 +1,46 @@
+//! HTTP API: the one route table ([`router`]), request metrics, and the web app fallback.
+//! Handlers live one file per resource and return `Result<_, AppError>`.
+
+pub mod auth;
+pub mod error;
+pub mod system;
+pub mod web;
+
+use axum::{
+    Router,
+    extract::{MatchedPath, Request, State},
+    middleware::{self, Next},
+    response::Response,
+    routing::get,
+};
+
+use crate::{AppState, telemetry::HttpLabels};
+
+/// Builds the application: every route in one table, then the web app for everything else.
+pub fn router(state: AppState) -> Router {
+    let web_dir = state.config.flags.web_dir.clone();
+    Router::new()
+        .route("/healthz", get(system::healthz))
+        .route("/readyz", get(system::readyz))
+        .route("/metrics", get(system::metrics))
+        .fallback(move |request: Request| web::serve(web_dir.clone(), request))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::require_viewer))
+        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .with_state(state)
+}
+
+/// Counts every request by method, matched route and status, and tracks requests in flight.
+async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "web".to_string(), |p| p.as_str().to_string());
+    let metrics = &state.metrics;
+    metrics.http_in_flight.inc();
+    let response = next.run(request).await;
+    metrics.http_in_flight.dec();
+    let labels = HttpLabels { method, route, status: response.status().as_u16() };
+    metrics.http_requests.get_or_create(&labels).inc();
+    response
+}

@@ -1,0 +1,567 @@
+//! Configuration: command-line flags (each also read from `PITWALL_<FLAG>`, the flag winning) and
+//! an optional TOML file, validated into one [`Config`]. Every error names the offending key and
+//! where it came from (flag, environment variable, or `file:line:column`), so `main` can print it
+//! and exit with status 2.
+
+use std::{
+    collections::{BTreeMap, HashSet},
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    str::FromStr,
+    time::Duration,
+};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::{Deserialize, Deserializer, de};
+
+use crate::schedule::SessionKind;
+
+/// `pitwall [serve] [flags]`.
+#[derive(Debug, Parser)]
+#[command(name = "pitwall", version, about = "Self-hosted F1 live stream aggregator")]
+pub struct Cli {
+    /// What to do; `serve` is the default.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Server flags (accepted before or after `serve`).
+    #[command(flatten)]
+    pub flags: Flags,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Flags shared by every subcommand. Each reads `PITWALL_<FLAG>` when the flag is absent.
+#[derive(Debug, Args, Clone)]
+pub struct Flags {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "PITWALL_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    pub listen: SocketAddr,
+    /// TOML configuration file.
+    #[arg(long, env = "PITWALL_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Directory for persisted state (schedule snapshot, relay key).
+    #[arg(long, env = "PITWALL_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// Directory watched for extractor plugins (`*.wasm`).
+    #[arg(long, env = "PITWALL_PLUGINS_DIR", default_value = "./plugins", global = true)]
+    pub plugins_dir: PathBuf,
+    /// Compiled-plugin cache; local disk, never NFS [default: <data-dir>/cache].
+    #[arg(long, env = "PITWALL_CACHE_DIR", global = true)]
+    pub cache_dir: Option<PathBuf>,
+    /// Redis URL; absent means the embedded in-memory store.
+    #[arg(long, env = "PITWALL_REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
+    /// Start the testbed in-process and serve the demo sources and schedule.
+    #[arg(long, env = "PITWALL_DEMO", global = true)]
+    pub demo: bool,
+    /// Let upstream fetches reach this otherwise blocked HOST[:PORT] (repeatable).
+    #[arg(long = "allow-upstream", env = "PITWALL_ALLOW_UPSTREAM", value_delimiter = ',', global = true)]
+    pub allow_upstream: Vec<String>,
+    /// Token viewers need (cookie set by `/?token=T`, or `Authorization: Bearer T`).
+    #[arg(long, env = "PITWALL_VIEWER_TOKEN", global = true, hide_env_values = true)]
+    pub viewer_token: Option<String>,
+    /// Token that guards `/proxy` and `/extractors`.
+    #[arg(long, env = "PITWALL_ADMIN_TOKEN", global = true, hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Allow listening on a non-loopback address without a viewer token.
+    #[arg(long, env = "PITWALL_PUBLIC", global = true)]
+    pub public: bool,
+    /// Key for relay URLs (otherwise generated on first start in the data dir).
+    #[arg(long, env = "PITWALL_RELAY_KEY", global = true, hide_env_values = true)]
+    pub relay_key: Option<String>,
+    /// Log format.
+    #[arg(long, env = "PITWALL_LOG_FORMAT", value_enum, default_value_t, global = true)]
+    pub log_format: LogFormat,
+    /// Directory of the built web app.
+    #[arg(long, env = "PITWALL_WEB_DIR", default_value = "frontend/build", global = true)]
+    pub web_dir: PathBuf,
+    /// How long shutdown waits for in-flight responses before closing them.
+    #[arg(long, env = "PITWALL_DRAIN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    pub drain_timeout: Duration,
+}
+
+/// Everything pitwall runs with, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Command-line and environment settings.
+    pub flags: Flags,
+    /// Settings from the TOML file (defaults when there is none).
+    pub file: FileConfig,
+}
+
+impl Config {
+    /// Validates flags and loads the TOML file they name.
+    pub fn load(flags: Flags) -> Result<Self, ConfigError> {
+        let file = match &flags.config {
+            Some(path) => FileConfig::read(path)?,
+            None => FileConfig::default(),
+        };
+        let config = Config { flags, file };
+        config.check_exposure()?;
+        Ok(config)
+    }
+
+    /// Config for tests and embedding: defaults plus the given data dir, listening on port 0.
+    pub fn for_tests(data_dir: &Path) -> Self {
+        let flags = Cli::parse_from(["pitwall", "--listen", "127.0.0.1:0"]).flags;
+        let mut config = Config { flags, file: FileConfig::default() };
+        config.flags.data_dir = data_dir.to_path_buf();
+        config
+    }
+
+    /// The compiled-plugin cache directory.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.flags.cache_dir.clone().unwrap_or_else(|| self.flags.data_dir.join("cache"))
+    }
+
+    /// Refuses a non-loopback listener without a viewer token unless `--public` is given.
+    fn check_exposure(&self) -> Result<(), ConfigError> {
+        let f = &self.flags;
+        if !f.listen.ip().is_loopback() && f.viewer_token.is_none() && !f.public {
+            return Err(ConfigError::new(
+                "--listen",
+                format!(
+                    "refusing to listen on {} without --viewer-token: anyone on the network could \
+                     use this relay; set a viewer token, or pass --public if that is intended",
+                    f.listen
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A configuration error: which key, where it came from, and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: {key}: {message}")]
+pub struct ConfigError {
+    /// Where the value came from: `flag`, `file.toml:3:11`, ...
+    pub origin: String,
+    /// The key, e.g. `--listen` or `health.interval`.
+    pub key: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError { origin: "command line".into(), key: key.into(), message: message.into() }
+    }
+}
+
+/// The TOML configuration file (CONTRACT.md "Config file").
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileConfig {
+    /// `[schedule]`.
+    pub schedule: ScheduleConfig,
+    /// `[polling]`.
+    pub polling: PollingConfig,
+    /// `[health]`.
+    pub health: HealthConfig,
+    /// `[[source]]` entries.
+    pub source: Vec<SourceConfig>,
+}
+
+impl FileConfig {
+    /// Reads and validates a TOML file.
+    pub fn read(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            origin: path.display().to_string(),
+            key: "--config".into(),
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates TOML text; `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let deserializer = toml::de::Deserializer::parse(text).map_err(|e| {
+            let (line, col) = line_col(text, e.span().map_or(0, |s| s.start));
+            ConfigError {
+                origin: format!("{origin}:{line}:{col}"),
+                key: "(syntax)".into(),
+                message: e.message().to_string(),
+            }
+        })?;
+        let config: FileConfig = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let key = display_path(e.path());
+            let inner = e.into_inner();
+            let (line, col) = line_col(text, inner.span().map_or(0, |s| s.start));
+            ConfigError {
+                origin: format!("{origin}:{line}:{col}"),
+                key,
+                message: inner.message().to_string(),
+            }
+        })?;
+        config.validate(text, origin)?;
+        Ok(config)
+    }
+
+    /// Checks that need more than one value (e.g. unique source ids).
+    fn validate(&self, text: &str, origin: &str) -> Result<(), ConfigError> {
+        let mut seen = HashSet::new();
+        for (i, source) in self.source.iter().enumerate() {
+            let at = |needle: &str| {
+                let offset = text.find(needle).unwrap_or(0);
+                let (line, col) = line_col(text, offset);
+                format!("{origin}:{line}:{col}")
+            };
+            if source.id.trim().is_empty() {
+                return Err(ConfigError {
+                    origin: origin.into(),
+                    key: format!("source[{i}].id"),
+                    message: "must not be empty".into(),
+                });
+            }
+            if !seen.insert(source.id.as_str()) {
+                return Err(ConfigError {
+                    origin: at(&format!("\"{}\"", source.id)),
+                    key: format!("source[{i}].id"),
+                    message: format!("duplicate source id {:?}; ids must be unique", source.id),
+                });
+            }
+            if source.poll < Duration::from_secs(1) {
+                return Err(ConfigError {
+                    origin: origin.into(),
+                    key: format!("source[{i}].poll"),
+                    message: "must be at least 1s".into(),
+                });
+            }
+        }
+        if self.health.fail_threshold == 0 {
+            return Err(ConfigError {
+                origin: origin.into(),
+                key: "health.fail_threshold".into(),
+                message: "must be at least 1".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Renders a serde path like `source[0].poll`.
+fn display_path(path: &serde_path_to_error::Path) -> String {
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            serde_path_to_error::Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            serde_path_to_error::Segment::Map { key }
+            | serde_path_to_error::Segment::Enum { variant: key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            serde_path_to_error::Segment::Unknown => out.push_str(".?"),
+        }
+    }
+    if out.is_empty() { "(top level)".into() } else { out }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// `[schedule]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleConfig {
+    /// Sources in order of preference.
+    pub sources: Vec<ScheduleSourceId>,
+    /// jolpica (Ergast-compatible) base URL.
+    pub jolpica_url: String,
+    /// OpenF1 base URL.
+    pub openf1_url: String,
+    /// Refresh schedule (cron with seconds, UTC).
+    pub refresh: CronExpr,
+    /// Which season to serve by default.
+    pub season: SeasonSetting,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            sources: vec![ScheduleSourceId::Jolpica, ScheduleSourceId::Openf1],
+            jolpica_url: "https://api.jolpi.ca/ergast/f1".into(),
+            openf1_url: "https://api.openf1.org/v1".into(),
+            refresh: CronExpr::from_str("0 0 6 * * *").expect("default cron parses"),
+            season: SeasonSetting::Current,
+        }
+    }
+}
+
+/// A schedule source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScheduleSourceId {
+    /// jolpica-f1, the Ergast-compatible API.
+    Jolpica,
+    /// OpenF1.
+    Openf1,
+}
+
+/// `season = "current"` or a year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeasonSetting {
+    /// The current calendar year (UTC).
+    Current,
+    /// A fixed year.
+    Year(i32),
+}
+
+impl<'de> Deserialize<'de> for SeasonSetting {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = SeasonSetting;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("\"current\" or a year such as 2026")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SeasonSetting, E> {
+                match v {
+                    "current" => Ok(SeasonSetting::Current),
+                    other => other
+                        .parse::<i32>()
+                        .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+                        .and_then(|y| V.visit_i64(i64::from(y))),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<SeasonSetting, E> {
+                if (1950..=9999).contains(&v) {
+                    Ok(SeasonSetting::Year(v as i32))
+                } else {
+                    Err(E::invalid_value(de::Unexpected::Signed(v), &self))
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A validated cron expression (seconds field first, UTC).
+#[derive(Debug, Clone)]
+pub struct CronExpr {
+    text: String,
+    schedule: cron::Schedule,
+}
+
+impl CronExpr {
+    /// The parsed schedule.
+    pub fn schedule(&self) -> &cron::Schedule {
+        &self.schedule
+    }
+}
+
+impl fmt::Display for CronExpr {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl FromStr for CronExpr {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        cron::Schedule::from_str(s)
+            .map(|schedule| CronExpr { text: s.to_string(), schedule })
+            .map_err(|e| format!("invalid cron expression {s:?} (expected 6 or 7 fields, seconds first, e.g. \"0 0 6 * * *\"): {e}"))
+    }
+}
+
+impl<'de> Deserialize<'de> for CronExpr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(de::Error::custom)
+    }
+}
+
+/// `[polling]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PollingConfig {
+    /// Start polling this long before a session starts.
+    #[serde(with = "humantime_serde")]
+    pub window_before: Duration,
+    /// Keep polling this long after a session ends.
+    #[serde(with = "humantime_serde")]
+    pub window_after: Duration,
+}
+
+impl Default for PollingConfig {
+    fn default() -> Self {
+        PollingConfig {
+            window_before: Duration::from_secs(30 * 60),
+            window_after: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// `[health]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthConfig {
+    /// How often each stream is probed.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// Consecutive failures that mark a stream dead.
+    pub fail_threshold: u32,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig { interval: Duration::from_secs(15), fail_threshold: 2 }
+    }
+}
+
+/// One `[[source]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Stable, unique id.
+    pub id: String,
+    /// Id reported by a loaded extractor plugin.
+    pub extractor: String,
+    /// Human label.
+    #[serde(default)]
+    pub label: String,
+    /// Session kinds this source serves; empty means all.
+    #[serde(default)]
+    pub sessions: Vec<SessionKind>,
+    /// Re-extract interval while its session is live or near.
+    #[serde(with = "humantime_serde", default = "default_poll")]
+    pub poll: Duration,
+    /// Handed to the extractor as-is.
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
+}
+
+fn default_poll() -> Duration {
+    Duration::from_secs(60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+[schedule]
+sources = ["openf1", "jolpica"]
+refresh = "0 30 5 * * *"
+season = 2026
+
+[polling]
+window_before = "45m"
+
+[health]
+interval = "10s"
+fail_threshold = 3
+
+[[source]]
+id = "demo-main"
+extractor = "demo-site"
+label = "Main feed"
+sessions = ["race", "qualifying", "sprint"]
+poll = "30s"
+settings = { page = "https://example.invalid/watch/main" }
+"#;
+
+    #[test]
+    fn parses_the_contract_example() {
+        let c = FileConfig::parse(EXAMPLE, "pitwall.toml").unwrap();
+        assert_eq!(c.schedule.sources, vec![ScheduleSourceId::Openf1, ScheduleSourceId::Jolpica]);
+        assert_eq!(c.schedule.season, SeasonSetting::Year(2026));
+        assert_eq!(c.schedule.refresh.to_string(), "0 30 5 * * *");
+        assert_eq!(c.polling.window_before, Duration::from_secs(45 * 60));
+        assert_eq!(c.polling.window_after, Duration::from_secs(30 * 60), "default kept");
+        assert_eq!(c.health.fail_threshold, 3);
+        let s = &c.source[0];
+        assert_eq!(s.sessions, vec![SessionKind::Race, SessionKind::Qualifying, SessionKind::Sprint]);
+        assert_eq!(s.poll, Duration::from_secs(30));
+        assert_eq!(s.settings["page"], "https://example.invalid/watch/main");
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let text = "[health]\ninterval = \"10s\"\nfail_treshold = 3\n";
+        let e = FileConfig::parse(text, "p.toml").unwrap_err();
+        assert_eq!(e.origin, "p.toml:3:1");
+        assert!(e.message.contains("fail_treshold"), "{e}");
+    }
+
+    #[test]
+    fn bad_value_names_key_path_and_line() {
+        let text = "[[source]]\nid = \"a\"\nextractor = \"x\"\npoll = \"soon\"\n";
+        let e = FileConfig::parse(text, "p.toml").unwrap_err();
+        assert_eq!(e.key, "source[0].poll");
+        assert_eq!(e.origin, "p.toml:4:8");
+    }
+
+    #[test]
+    fn bad_cron_and_season_are_rejected() {
+        let e = FileConfig::parse("[schedule]\nrefresh = \"every day\"\n", "p.toml").unwrap_err();
+        assert_eq!(e.key, "schedule.refresh");
+        assert!(e.message.contains("invalid cron expression"), "{e}");
+        let e = FileConfig::parse("[schedule]\nseason = \"last\"\n", "p.toml").unwrap_err();
+        assert_eq!(e.key, "schedule.season");
+        let e = FileConfig::parse(
+            "[[source]]\nid = \"a\"\nextractor = \"x\"\nsessions = [\"warmup\"]\n",
+            "p.toml",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "source[0].sessions[0]");
+    }
+
+    #[test]
+    fn duplicate_source_ids_are_rejected() {
+        let text = "[[source]]\nid = \"a\"\nextractor = \"x\"\n[[source]]\nid = \"a\"\nextractor = \"y\"\n";
+        let e = FileConfig::parse(text, "p.toml").unwrap_err();
+        assert_eq!(e.key, "source[1].id");
+        assert!(e.message.contains("duplicate"), "{e}");
+    }
+
+    #[test]
+    fn syntax_error_has_position() {
+        let e = FileConfig::parse("[health\n", "p.toml").unwrap_err();
+        assert!(e.origin.starts_with("p.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn exposure_needs_a_token_or_public() {
+        let mut flags = Cli::parse_from(["pitwall", "--listen", "0.0.0.0:8080"]).flags;
+        let e = Config::load(flags.clone()).unwrap_err();
+        assert_eq!(e.key, "--listen");
+        flags.public = true;
+        assert!(Config::load(flags.clone()).is_ok());
+        flags.public = false;
+        flags.viewer_token = Some("t".into());
+        assert!(Config::load(flags).is_ok());
+    }
+
+    #[test]
+    fn serve_subcommand_accepts_flags() {
+        let cli =
+            Cli::parse_from(["pitwall", "serve", "--listen", "127.0.0.1:0", "--allow-upstream", "a,b:8"]);
+        assert!(matches!(cli.command, Some(Command::Serve)));
+        assert_eq!(cli.flags.allow_upstream, vec!["a", "b:8"]);
+    }
+}

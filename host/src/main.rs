@@ -1,0 +1,105 @@
+//! The `pitwall` binary: parse flags and config (exit 2 on a bad one), start logging, bind,
+//! print `listening on http://ADDR`, and serve until SIGINT/SIGTERM (exit 0).
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches, error::ContextKind};
+use pitwall::config::{Cli, Config};
+
+fn main() -> ExitCode {
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    let config = match Config::load(cli.flags) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("pitwall: bad configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    pitwall::telemetry::init_logging(config.flags.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("pitwall: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> ExitCode {
+    let listener = match tokio::net::TcpListener::bind(config.flags.listen).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("pitwall: cannot listen on {}: {e}", config.flags.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        Ok(addr) => println!("listening on http://{addr}"),
+        Err(e) => {
+            eprintln!("pitwall: cannot read the bound address: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    match pitwall::run(config, listener, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pitwall: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Parses the command line; on error prints clap's message (noting when the bad value came from
+/// a `PITWALL_*` environment variable) and returns exit code 2 (0 for `--help`/`--version`).
+fn parse_cli() -> Result<Cli, ExitCode> {
+    let command = Cli::command();
+    let result = command.clone().try_get_matches().and_then(|m| Cli::from_arg_matches(&m));
+    result.map_err(|e| {
+        let _ = e.print();
+        if !e.use_stderr() {
+            return ExitCode::SUCCESS;
+        }
+        if let Some(arg) = e.get(ContextKind::InvalidArg) {
+            let flag = arg.to_string();
+            let long = flag.split_whitespace().next().unwrap_or_default().trim_start_matches("--");
+            let given_as_flag =
+                std::env::args().any(|a| a == format!("--{long}") || a.starts_with(&format!("--{long}=")));
+            let env = command.get_arguments().find(|a| a.get_long() == Some(long)).and_then(|a| a.get_env());
+            if let (false, Some(env)) = (given_as_flag, env)
+                && std::env::var_os(env).is_some()
+            {
+                eprintln!("note: the value came from the environment variable {}", env.to_string_lossy());
+            }
+        }
+        ExitCode::from(2)
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received"),
+        () = term => tracing::info!("SIGTERM received"),
+    }
+}

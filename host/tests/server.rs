@@ -1,0 +1,218 @@
+//! Black-box tests of the `pitwall` binary: boot on port 0, probe the system routes and the web
+//! app, check configuration errors (exit 2 naming the key and where it came from) and that
+//! SIGTERM exits 0.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+/// A running `pitwall` process, killed on drop.
+struct Pitwall {
+    child: Child,
+    url: String,
+}
+
+impl Pitwall {
+    fn start(args: &[&str], data: &Path) -> Pitwall {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pitwall"))
+            .args(["--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(data)
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn pitwall");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        let url = rx.recv_timeout(Duration::from_secs(30)).expect("pitwall prints `listening on http://…`");
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        Pitwall { child, url }
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "pitwall did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Pitwall {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn web_dir(root: &Path) -> String {
+    let dir = root.join("web");
+    std::fs::create_dir_all(dir.join("_app/immutable")).unwrap();
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>pitwall</title><div id=app></div>")
+        .unwrap();
+    std::fs::write(dir.join("_app/immutable/app.123.js"), "console.log(1)").unwrap();
+    dir.to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn serves_probes_metrics_and_the_web_app() {
+    let tmp = tempfile::tempdir().unwrap();
+    let web = web_dir(tmp.path());
+    let mut pitwall = Pitwall::start(&["--web-dir", &web], &tmp.path().join("data"));
+    let http = reqwest::Client::new();
+
+    let health = http.get(format!("{}/healthz", pitwall.url)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.json::<serde_json::Value>().await.unwrap(), serde_json::json!({"status": "ok"}));
+
+    let ready = http.get(format!("{}/readyz", pitwall.url)).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+
+    let index = http.get(format!("{}/", pitwall.url)).send().await.unwrap();
+    assert_eq!(index.status(), 200);
+    assert!(index.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(index.text().await.unwrap().contains("<title>pitwall</title>"));
+
+    let deep = http.get(format!("{}/session/2026-01-race", pitwall.url)).send().await.unwrap();
+    assert_eq!(deep.status(), 200, "SPA fallback for app routes");
+    assert!(deep.text().await.unwrap().contains("<div id=app>"));
+
+    let asset = http.get(format!("{}/_app/immutable/app.123.js", pitwall.url)).send().await.unwrap();
+    assert_eq!(asset.status(), 200);
+    assert!(asset.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+
+    let missing = http.get(format!("{}/nope.js", pitwall.url)).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let body: serde_json::Value = missing.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+
+    let post = http.post(format!("{}/healthz", pitwall.url)).send().await.unwrap();
+    assert_eq!(post.status(), 405);
+
+    let metrics = http.get(format!("{}/metrics", pitwall.url)).send().await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    assert!(metrics.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains(r#"pitwall_http_requests_total{method="GET",route="/healthz",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"route="web",status="404""#), "{text}");
+
+    let status = pitwall.terminate();
+    assert!(status.success(), "SIGTERM must exit 0, got {status}");
+}
+
+#[tokio::test]
+async fn viewer_token_guards_everything_but_probes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let web = web_dir(tmp.path());
+    let pitwall = Pitwall::start(&["--web-dir", &web, "--viewer-token", "s3cret"], &tmp.path().join("data"));
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+    assert_eq!(http.get(format!("{}/healthz", pitwall.url)).send().await.unwrap().status(), 200);
+    let denied = http.get(format!("{}/", pitwall.url)).send().await.unwrap();
+    assert_eq!(denied.status(), 401);
+    assert_eq!(denied.json::<serde_json::Value>().await.unwrap()["error"]["code"], "unauthorized");
+    assert_eq!(http.get(format!("{}/?token=wrong", pitwall.url)).send().await.unwrap().status(), 401);
+
+    let login = http.get(format!("{}/?token=s3cret", pitwall.url)).send().await.unwrap();
+    assert_eq!(login.status(), 303);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("pitwall_token=s3cret;") && cookie.contains("HttpOnly"), "{cookie}");
+    let with_cookie =
+        http.get(format!("{}/", pitwall.url)).header("cookie", "pitwall_token=s3cret").send().await.unwrap();
+    assert_eq!(with_cookie.status(), 200);
+    let with_bearer =
+        http.get(format!("{}/metrics", pitwall.url)).bearer_auth("s3cret").send().await.unwrap();
+    assert_eq!(with_bearer.status(), 200);
+}
+
+/// Runs the binary expecting it to exit without serving; returns (code, stderr).
+fn run_failing(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pitwall"))
+        .args(args)
+        .envs(env.iter().copied())
+        .env_remove("PITWALL_CONFIG")
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn config_file_typo_exits_2_naming_key_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("pitwall.toml");
+    std::fs::write(&file, "[health]\ninterval = \"15s\"\nfail_treshold = 2\n").unwrap();
+    let (code, stderr) = run_failing(&["--listen", "127.0.0.1:0", "--config", file.to_str().unwrap()], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("pitwall.toml:3:1"), "{stderr}");
+    assert!(stderr.contains("fail_treshold"), "{stderr}");
+}
+
+#[test]
+fn config_file_bad_value_exits_2_naming_key_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("pitwall.toml");
+    std::fs::write(&file, "[polling]\nwindow_before = \"half an hour\"\n").unwrap();
+    let (code, stderr) = run_failing(&["--listen", "127.0.0.1:0", "--config", file.to_str().unwrap()], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("pitwall.toml:2:17") && stderr.contains("polling.window_before"), "{stderr}");
+}
+
+#[test]
+fn bad_flag_and_env_values_exit_2_naming_them() {
+    let (code, stderr) = run_failing(&["--listen", "nowhere"], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--listen"), "{stderr}");
+
+    let (code, stderr) = run_failing(&[], &[("PITWALL_LISTEN", "nowhere:80x")]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("PITWALL_LISTEN"), "{stderr}");
+
+    let (code, stderr) = run_failing(&["--listen", "0.0.0.0:0"], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--viewer-token") && stderr.contains("--public"), "{stderr}");
+}
+
+#[tokio::test]
+async fn json_logs_are_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pitwall"))
+        .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let first = stdout.lines().next().unwrap().unwrap();
+    assert!(first.starts_with("listening on http://"), "{first}");
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(!lines.is_empty(), "no log lines");
+    for line in lines {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
+        assert!(value.get("level").is_some(), "{line}");
+    }
+}

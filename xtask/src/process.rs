@@ -1,0 +1,125 @@
+//! Child processes: run a command to completion, or keep a service (redis, testbed, pitwall)
+//! running for the length of a step and stop it (SIGTERM, then SIGKILL) when dropped.
+
+use std::{
+    io::{BufRead, BufReader},
+    net::{Ipv4Addr, TcpListener, TcpStream},
+    path::Path,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    thread,
+    time::{Duration, Instant},
+};
+
+use crate::Result;
+
+/// How long a service may take to announce its address.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `cmd` with inherited output; a non-zero exit is an error naming the command.
+pub fn run(cmd: &mut Command) -> Result {
+    let shown = format!("{cmd:?}");
+    let status = cmd.status().map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{shown} exited with {status}")) }
+}
+
+/// A background process that serves on a loopback address.
+pub struct Service {
+    name: String,
+    child: Child,
+    url: String,
+}
+
+impl Service {
+    /// Spawns `cmd` and waits for its `listening on http://ADDR` line on stdout.
+    pub fn start(name: &str, cmd: &mut Command) -> Result<Service> {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {name} ({cmd:?}): {e}"))?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = mpsc::channel();
+        let prefix = name.to_string();
+        thread::spawn(move || {
+            let mut announced = false;
+            for line in BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
+                if !announced && let Some(url) = line.strip_prefix("listening on ") {
+                    announced = true;
+                    let _ = tx.send(url.trim().to_string());
+                }
+                eprintln!("[{prefix}] {line}");
+            }
+        });
+        let mut service = Service { name: name.to_string(), child, url: String::new() };
+        match rx.recv_timeout(START_TIMEOUT) {
+            Ok(url) => {
+                eprintln!("  {name} on {url}");
+                service.url = url;
+                Ok(service)
+            }
+            Err(_) => Err(format!("{name} did not print `listening on …` within {START_TIMEOUT:?}")),
+        }
+    }
+
+    /// Starts a throwaway `redis-server` on a free loopback port (no persistence).
+    pub fn redis(root: &Path) -> Result<Service> {
+        let port = free_port()?;
+        let dir = root.join("target/redis");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stdin(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start redis-server (is it installed?): {e}"))?;
+        let service =
+            Service { name: "redis-server".into(), child, url: format!("redis://127.0.0.1:{port}") };
+        let deadline = Instant::now() + START_TIMEOUT;
+        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+            if Instant::now() > deadline {
+                return Err(format!("redis-server did not accept connections on port {port}"));
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("  redis-server on {}", service.url);
+        Ok(service)
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:41234` or `redis://127.0.0.1:6390`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => {
+                    eprintln!("  {} stopped ({status})", self.name);
+                    return;
+                }
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(50)),
+                _ => {
+                    eprintln!("  {} did not stop on SIGTERM; killing it", self.name);
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> Result<u16> {
+    let listener =
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| format!("bind a free port: {e}"))?;
+    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
