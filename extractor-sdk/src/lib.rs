@@ -3,6 +3,17 @@
 //!
 //! The WIT interface lives in the repository's `wit/extractor.wit` (the only copy); the bindings
 //! here are generated from it, so host and guests can never disagree on types.
+//!
+//! Helpers, one module per concern:
+//! - [`http`]: requests through the host (`get`, `post_json`, `post_form`, `send`) and
+//!   [`http::ResponseExt`] (`text()`, `header()`, `ensure_success()`);
+//! - [`find`]: pull values out of HTML, JavaScript and JSON (meta tags, attributes, `.m3u8` URLs,
+//!   JS string variables, `atob()` arguments, JSON-LD, text between markers);
+//! - [`codec`]: the de-obfuscation sites like (base64 in any flavour, string reversal);
+//! - [`url`]: resolve relative links;
+//! - [`runtime`]: log lines and the clock;
+//! - `replay` (native targets only): run `extract` against recorded HTTP exchanges in a plain
+//!   `cargo test`, with no network.
 
 #![deny(missing_docs)]
 
@@ -21,6 +32,26 @@ pub mod bindings {
 pub use bindings::pitwall::extractor::types::{
     ExtractError, FetchError, Level, PluginInfo, Request, Response, SessionRef, Step, StreamCandidate,
 };
+pub use runtime::{log, now_millis};
+/// JSON for guests (the same version the SDK uses), so extractors need no extra dependency.
+pub use serde_json;
+
+pub mod codec;
+pub mod find;
+pub mod http;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod replay;
+pub mod runtime;
+pub mod url;
+
+/// The usual imports of an extractor: `use pitwall_extractor_sdk::prelude::*;`.
+pub mod prelude {
+    pub use crate::http::ResponseExt;
+    pub use crate::{
+        ExtractError, Extractor, PluginInfo, Request, Response, SessionRef, Settings, Step, StreamCandidate,
+        codec, error, export_extractor, find, http, is_http_url,
+    };
+}
 
 /// The WIT API version this SDK builds against (the WIT package version).
 pub const API_VERSION: &str = "0.1.0";
@@ -73,6 +104,11 @@ impl From<Vec<(String, String)>> for Settings {
 }
 
 impl Settings {
+    /// Settings from borrowed pairs, handy in tests: `Settings::from_pairs(&[("page", url)])`.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Settings(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
     /// The value of `key`, if set and not blank.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())

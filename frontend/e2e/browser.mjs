@@ -114,14 +114,20 @@ export class PageProblems {
 	}
 
 	/**
-	 * Fails unless nothing went wrong. `allowHttp` lists HTTP error answers a test expects,
-	 * as `{ path, status }` matched against the URL's pathname.
+	 * Fails unless nothing went wrong. `allowHttp` lists HTTP error answers a test expects:
+	 * `{ path, status }` matches the URL's pathname exactly, `{ pattern, status? }` matches
+	 * the pathname against a RegExp (any status >= 400 when `status` is left out) — for the
+	 * relayed playlists and segments of a feed a test breaks on purpose.
 	 *
-	 * @param {{ allowHttp?: { path: string, status: number }[] }} [options]
+	 * @param {{ allowHttp?: ({ path: string, status: number } | { pattern: RegExp, status?: number })[] }} [options]
 	 */
 	assertClean({ allowHttp = [] } = {}) {
 		const allowed = (url, status) =>
-			allowHttp.some((a) => a.status === status && new URL(url).pathname === a.path);
+			allowHttp.some((a) => {
+				const pathname = new URL(url).pathname;
+				if ('pattern' in a) return a.pattern.test(pathname) && (a.status === undefined || a.status === status);
+				return a.status === status && pathname === a.path;
+			});
 		const unexpectedHttp = this.httpErrors.filter((e) => !allowed(e.url, e.status));
 		const allowedUrls = new Set(this.httpErrors.filter((e) => allowed(e.url, e.status)).map((e) => e.url));
 		const unexpectedResource = this.resourceErrors.filter((e) => !allowedUrls.has(e.url));
@@ -138,12 +144,14 @@ export class PageProblems {
 }
 
 /**
- * Opens a page in its own context with problem tracking.
+ * Opens a page in its own context with problem tracking. `contextOptions` are passed to
+ * `browser.newContext` (e.g. `{ timezoneId: 'America/New_York' }`).
  *
  * @param {import('playwright-core').Browser} browser
+ * @param {import('playwright-core').BrowserContextOptions} [contextOptions]
  */
-export async function openPage(browser) {
-	const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+export async function openPage(browser, contextOptions = {}) {
+	const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-GB', ...contextOptions });
 	context.setDefaultTimeout(15_000);
 	const page = await context.newPage();
 	return { context, page, problems: new PageProblems(page) };
@@ -170,12 +178,13 @@ export async function screenshot(page, name, { timeout = 15_000 } = {}) {
  * @template T
  * @param {string} name
  * @param {(ctx: { browser: import('playwright-core').Browser, page: import('playwright-core').Page, problems: PageProblems }) => Promise<T>} body
+ * @param {import('playwright-core').BrowserContextOptions} [contextOptions]
  * @returns {Promise<T>}
  */
-export async function withPage(name, body) {
+export async function withPage(name, body, contextOptions = {}) {
 	const browser = await launchBrowser();
 	try {
-		const { page, problems } = await openPage(browser);
+		const { page, problems } = await openPage(browser, contextOptions);
 		try {
 			return await body({ browser, page, problems });
 		} catch (err) {

@@ -175,6 +175,8 @@ pub struct FileConfig {
     pub polling: PollingConfig,
     /// `[health]`.
     pub health: HealthConfig,
+    /// `[extractors]`.
+    pub extractors: ExtractorsConfig,
     /// `[[source]]` entries.
     pub source: Vec<SourceConfig>,
 }
@@ -242,6 +244,20 @@ impl FileConfig {
                     origin: origin.into(),
                     key: format!("source[{i}].poll"),
                     message: "must be at least 1s".into(),
+                });
+            }
+        }
+        let x = &self.extractors;
+        for (key, value, range) in [
+            ("extractors.memory_mb", x.memory_mb, 8..=4096),
+            ("extractors.fetch_body_mb", x.fetch_body_mb, 1..=1024),
+            ("extractors.concurrent_calls", x.concurrent_calls, 1..=256),
+        ] {
+            if !range.contains(&value) {
+                return Err(ConfigError {
+                    origin: origin.into(),
+                    key: key.into(),
+                    message: format!("must be between {} and {}", range.start(), range.end()),
                 });
             }
         }
@@ -430,6 +446,36 @@ pub struct HealthConfig {
 impl Default for HealthConfig {
     fn default() -> Self {
         HealthConfig { interval: Duration::from_secs(15), fail_threshold: 2 }
+    }
+}
+
+/// `[extractors]`: how plugins are watched and how much one call may use.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExtractorsConfig {
+    /// How often the plugins directory is polled.
+    #[serde(with = "humantime_serde")]
+    pub poll: Duration,
+    /// Wall time one `extract` call may take, fetches included.
+    #[serde(with = "humantime_serde")]
+    pub call_timeout: Duration,
+    /// Linear memory one call may use, in MiB.
+    pub memory_mb: u32,
+    /// Largest response body `fetch` hands to a guest, in MiB.
+    pub fetch_body_mb: u32,
+    /// Calls running at once.
+    pub concurrent_calls: u32,
+}
+
+impl Default for ExtractorsConfig {
+    fn default() -> Self {
+        ExtractorsConfig {
+            poll: Duration::from_secs(2),
+            call_timeout: Duration::from_secs(20),
+            memory_mb: 64,
+            fetch_body_mb: 8,
+            concurrent_calls: 16,
+        }
     }
 }
 

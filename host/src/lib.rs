@@ -5,7 +5,13 @@
 
 pub mod api;
 pub mod config;
+pub mod extract;
+pub mod health;
+pub mod jobs;
+pub mod net;
+pub mod relay;
 pub mod schedule;
+pub mod store;
 pub mod telemetry;
 
 use std::{
@@ -18,6 +24,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
+use config::SeasonSetting;
+use net::UpstreamGuard;
+use schedule::{Clock, ScheduleService, SystemClock};
 use telemetry::Metrics;
 
 /// Shared state handed to every handler and background job.
@@ -29,6 +38,14 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Readiness checks behind `/readyz`.
     pub readiness: Readiness,
+    /// The season calendar.
+    pub schedule: Arc<ScheduleService>,
+    /// Loaded extractor plugins.
+    pub plugins: Arc<extract::PluginRegistry>,
+    /// Shared state: extractions, health, leader lock.
+    pub store: Arc<dyn store::Store>,
+    /// The HLS relay.
+    pub relay: Arc<relay::Relay>,
     /// Cancelled when the server shuts down; every background loop watches it.
     pub shutdown: CancellationToken,
 }
@@ -67,6 +84,15 @@ pub enum RunError {
     /// The HTTP server failed.
     #[error("server error: {0}")]
     Serve(#[from] std::io::Error),
+    /// The outbound HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    /// The store could not be reached.
+    #[error("{0}")]
+    Store(String),
+    /// The WebAssembly engine could not start.
+    #[error("cannot start the extractor engine: {0:#}")]
+    Engine(anyhow::Error),
 }
 
 /// Serves pitwall on `listener` until `shutdown` resolves, then stops accepting connections,
@@ -76,11 +102,42 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
+    run_with_clock(config, listener, shutdown, Arc::new(SystemClock)).await
+}
+
+/// [`run`] with an injected clock (tests move time; production uses [`SystemClock`]).
+pub async fn run_with_clock(
+    mut config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    clock: Arc<dyn Clock>,
+) -> Result<(), RunError> {
+    let testbed = if config.flags.demo { Some(start_demo(&mut config).await?) } else { None };
     let drain_timeout = config.flags.drain_timeout;
+    let mut guard = UpstreamGuard::new(&config.flags.allow_upstream);
+    if let Some(testbed) = &testbed {
+        guard = guard.with_override(DEMO_DOMAIN, testbed.addr().ip());
+    }
+    let schedule = Arc::new(schedule::from_config(&config, &guard, clock)?);
+    schedule.load_local();
+    let plugins =
+        Arc::new(extract::PluginRegistry::new(engine(&config, &guard)?, config.flags.plugins_dir.clone()));
+    let store = store::from_url(config.flags.redis_url.as_deref()).await.map_err(RunError::Store)?;
+    let relay = Arc::new(relay::Relay {
+        key: relay::token::RelayKey::load_or_create(
+            &config.flags.data_dir,
+            config.flags.relay_key.as_deref(),
+        )?,
+        upstream: Arc::new(relay::upstream::Upstream::new(&guard, RELAY_SHARED_BYTES)?),
+    });
     let state = AppState {
         config: Arc::new(config),
         metrics: Arc::new(Metrics::new()),
         readiness: Readiness::default(),
+        schedule,
+        plugins,
+        store,
+        relay,
         shutdown: CancellationToken::new(),
     };
     tracing::info!(
@@ -89,6 +146,8 @@ pub async fn run(
         data_dir = %state.config.flags.data_dir.display(),
         "pitwall serving"
     );
+    let prober = health::probe::Prober::new(&guard, std::time::Duration::from_secs(10))?;
+    let jobs = spawn_jobs(&state, prober);
     let app = api::router(state.clone());
     let stop = state.shutdown.clone();
     tokio::spawn(async move {
@@ -111,6 +170,111 @@ pub async fn run(
             tracing::warn!(timeout = ?drain_timeout, "drain timeout reached; closing remaining connections");
         }
     }
+    state.shutdown.cancel();
+    for job in jobs {
+        let _ = job.await;
+    }
+    if let Some(testbed) = testbed {
+        testbed.shutdown().await;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts every background job; each stops when `state.shutdown` is cancelled.
+fn spawn_jobs(state: &AppState, prober: health::probe::Prober) -> Vec<tokio::task::JoinHandle<()>> {
+    state.readiness.register(jobs::schedule::READY);
+    let refresh = jobs::schedule::run(
+        state.schedule.clone(),
+        state.config.file.schedule.refresh.schedule().clone(),
+        jobs::Backoff {
+            first: std::time::Duration::from_secs(30),
+            max: std::time::Duration::from_secs(30 * 60),
+        },
+        state.readiness.clone(),
+        state.shutdown.clone(),
+    );
+    state.readiness.register(jobs::plugins::READY);
+    let watcher = jobs::plugins::run(
+        state.plugins.clone(),
+        state.config.file.extractors.poll,
+        state.readiness.clone(),
+        state.shutdown.clone(),
+    );
+    let poller = Arc::new(jobs::poll::Poller {
+        schedule: state.schedule.clone(),
+        plugins: state.plugins.clone(),
+        store: state.store.clone(),
+        sources: state.config.file.source.clone(),
+        window_before: state.config.file.polling.window_before,
+        window_after: state.config.file.polling.window_after,
+        metrics: state.metrics.clone(),
+        holder: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
+    });
+    let health = Arc::new(jobs::health::HealthJob {
+        poller: poller.clone(),
+        prober,
+        interval: state.config.file.health.interval,
+        thresholds: health::board::Thresholds {
+            fail_threshold: state.config.file.health.fail_threshold,
+            ..health::board::Thresholds::default()
+        },
+    });
+    let polls = poller.run(state.shutdown.clone());
+    let probes = health.run(state.shutdown.clone());
+    vec![tokio::spawn(refresh), tokio::spawn(watcher), tokio::spawn(polls), tokio::spawn(probes)]
+}
+
+/// The extractor engine with the configured limits and the compiled-plugin cache.
+fn engine(config: &Config, guard: &UpstreamGuard) -> Result<Arc<extract::ExtractorEngine>, RunError> {
+    let x = &config.file.extractors;
+    let limits = extract::Limits {
+        call_timeout: x.call_timeout,
+        memory_bytes: x.memory_mb as usize * 1024 * 1024,
+        fetch_body_bytes: x.fetch_body_mb as usize * 1024 * 1024,
+        concurrent_calls: x.concurrent_calls,
+        ..extract::Limits::default()
+    };
+    extract::ExtractorEngine::new(limits, guard, Some(config.cache_dir())).map_err(RunError::Engine)
+}
+
+/// Memory for segments shared between viewers (single-flight buffers); past it, pass-through.
+pub const RELAY_SHARED_BYTES: usize = 64 << 20;
+
+/// Names under this domain resolve to the in-process testbed in `--demo` mode.
+pub const DEMO_DOMAIN: &str = "demo.invalid";
+
+/// The demo's live feeds and their labels; sources are `demo-<feed>`.
+pub const DEMO_FEEDS: [(&str, &str); 4] =
+    [("main", "Main feed"), ("onboard-1", "Onboard 1"), ("onboard-2", "Onboard 2"), ("pitlane", "Pit lane")];
+
+/// `--demo`: starts the testbed in-process on loopback and points the configuration at it:
+/// schedule sources, season 9999 (live now), and one `demo-site` source per demo feed, reached
+/// as `tv.demo.invalid` (resolved to the testbed by the upstream guard).
+async fn start_demo(config: &mut Config) -> Result<pitwall_testbed::Testbed, RunError> {
+    let testbed = pitwall_testbed::Testbed::start(pitwall_testbed::TestbedConfig::default()).await?;
+    println!("testbed on {}", testbed.url());
+    let schedule = &mut config.file.schedule;
+    schedule.jolpica_url = format!("{}/jolpica/ergast/f1", testbed.url());
+    schedule.openf1_url = format!("{}/openf1/v1", testbed.url());
+    schedule.season = SeasonSetting::Year(9999);
+    config.flags.allow_upstream.push(testbed.addr().to_string());
+    config.flags.allow_upstream.push(testbed.second_addr().to_string());
+    let port = testbed.addr().port();
+    for (feed, label) in DEMO_FEEDS {
+        let id = format!("demo-{feed}");
+        if config.file.source.iter().any(|s| s.id == id) {
+            continue;
+        }
+        config.file.source.push(config::SourceConfig {
+            id,
+            extractor: "demo-site".into(),
+            label: label.into(),
+            sessions: Vec::new(),
+            poll: std::time::Duration::from_secs(60),
+            settings: [("page".to_string(), format!("http://tv.{DEMO_DOMAIN}:{port}/demo-tv/watch/{feed}"))]
+                .into(),
+        });
+    }
+    Ok(testbed)
 }

@@ -36,6 +36,17 @@ pub struct HttpLabels {
     pub status: u16,
 }
 
+/// Labels of one extraction attempt.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ExtractLabels {
+    /// Extractor id.
+    pub extractor: String,
+    /// Source id.
+    pub source: String,
+    /// `ok`, `empty`, or the failed step (`request`, `token-parse`, `url-extraction`, `not-live`, `other`, `trap`).
+    pub outcome: String,
+}
+
 /// Every metric pitwall exports.
 pub struct Metrics {
     registry: Registry,
@@ -43,6 +54,8 @@ pub struct Metrics {
     pub http_requests: Family<HttpLabels, Counter>,
     /// Requests being answered right now.
     pub http_in_flight: Gauge,
+    /// Extraction attempts by extractor, source and outcome (the failed step).
+    pub extractions: Family<ExtractLabels, Counter>,
 }
 
 impl Metrics {
@@ -53,7 +66,13 @@ impl Metrics {
         registry.register("http_requests", "HTTP requests answered", http_requests.clone());
         let http_in_flight = Gauge::default();
         registry.register("http_in_flight", "HTTP requests being answered", http_in_flight.clone());
-        Metrics { registry, http_requests, http_in_flight }
+        let extractions = Family::<ExtractLabels, Counter>::default();
+        registry.register(
+            "extractions",
+            "Extraction attempts by outcome (ok, empty, or the failed step)",
+            extractions.clone(),
+        );
+        Metrics { registry, http_requests, http_in_flight, extractions }
     }
 
     /// Registry for subsystems that add their own metrics at start.

@@ -48,7 +48,7 @@ impl Profile {
 }
 
 /// Extractor crates under `extractors/`, built to `target/plugins/<crate>.wasm`.
-const EXTRACTORS: &[&str] = &["direct"];
+const EXTRACTORS: &[&str] = &["direct", "demo-site", "generic-page"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -130,7 +130,7 @@ fn demo() -> Result {
     eprintln!("starting pitwall; press Ctrl-C to stop");
     run(Command::new(root.join("target/release/pitwall"))
         .current_dir(&root)
-        .args(["--listen", "127.0.0.1:8080", "--data-dir", "target/demo-data"])
+        .args(["--demo", "--listen", "127.0.0.1:8080", "--data-dir", "target/demo-data"])
         .args(["--plugins-dir", "target/plugins", "--web-dir", "frontend/build"]))
 }
 
@@ -156,6 +156,9 @@ fn ci() -> Result {
     })?;
     step("build binaries", || run(cargo().args(["build", "-p", "pitwall", "-p", "pitwall-testbed"])))?;
     step("browser tests", || browser_tests(&root, Profile::Dev))?;
+    step("infra static checks", || {
+        run(Command::new("bash").arg(root.join("infra/tests/run.sh")).current_dir(&root))
+    })?;
     drop(redis);
     Ok(())
 }

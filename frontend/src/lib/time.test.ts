@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, formatLocal, formatRelative } from './time';
+import {
+	formatAge,
+	formatClock,
+	formatCountdown,
+	formatDuration,
+	formatInZone,
+	formatLocal,
+	formatRelative,
+	offsetText,
+	parseZone
+} from './time';
 
 const now = new Date('2026-03-08T04:00:00Z');
 const at = (offsetMs: number) => new Date(now.getTime() + offsetMs);
@@ -47,5 +57,81 @@ describe('formatLocal', () => {
 	it('renders the instant in the given zone', () => {
 		expect(formatLocal(now, { timeZone: 'UTC' })).toBe('Sun 8 Mar, 04:00');
 		expect(formatLocal(now, { timeZone: 'Australia/Melbourne' })).toBe('Sun 8 Mar, 15:00');
+	});
+});
+
+describe('parseZone', () => {
+	it('accepts IANA names', () => {
+		expect(parseZone('Europe/Rome')).toEqual({ kind: 'iana', name: 'Europe/Rome' });
+	});
+
+	it('accepts fixed offsets in the usual spellings', () => {
+		expect(parseZone('+08:00')).toEqual({ kind: 'offset', minutes: 480, name: 'UTC+08:00' });
+		expect(parseZone('-0330')).toEqual({ kind: 'offset', minutes: -210, name: 'UTC-03:30' });
+		expect(parseZone('UTC+8')).toEqual({ kind: 'offset', minutes: 480, name: 'UTC+08:00' });
+		expect(parseZone('Z')).toEqual({ kind: 'offset', minutes: 0, name: 'UTC' });
+	});
+
+	it('rejects garbage and impossible offsets', () => {
+		expect(parseZone('Mars/Olympus_Mons')).toBeNull();
+		expect(parseZone('+25:00')).toBeNull();
+		expect(parseZone('')).toBeNull();
+		expect(parseZone(null)).toBeNull();
+	});
+
+	it('writes offsets back', () => {
+		expect(offsetText(0)).toBe('+00:00');
+		expect(offsetText(-570)).toBe('-09:30');
+	});
+});
+
+describe('formatInZone / formatClock', () => {
+	const race = new Date('2026-11-26T04:20:00Z');
+
+	it('renders track time for IANA zones, with daylight saving', () => {
+		expect(formatInZone(race, parseZone('Europe/Rome'))).toBe('Thu 26 Nov, 05:20');
+		expect(formatInZone(new Date('2026-07-01T12:00:00Z'), parseZone('Europe/Rome'))).toBe('Wed 1 Jul, 14:00');
+	});
+
+	it('renders track time for fixed offsets, crossing midnight', () => {
+		expect(formatInZone(race, parseZone('+08:00'))).toBe('Thu 26 Nov, 12:20');
+		expect(formatInZone(race, parseZone('-05:00'))).toBe('Wed 25 Nov, 23:20');
+	});
+
+	it('gives null for an unusable zone', () => {
+		expect(formatInZone(race, null)).toBeNull();
+	});
+
+	it('renders just the clock', () => {
+		expect(formatClock(race, parseZone('Asia/Tokyo'))).toBe('13:20');
+		expect(formatClock(race, parseZone('+05:30'))).toBe('09:50');
+		expect(formatClock(race, null)).toBe('04:20');
+	});
+});
+
+describe('formatCountdown', () => {
+	it('ticks in h:m:s, with days in front', () => {
+		expect(formatCountdown(2 * D + 3 * H + 4 * MIN + 5 * S)).toBe('2 d 03:04:05');
+		expect(formatCountdown(3 * H + 4 * MIN + 5 * S)).toBe('03:04:05');
+		expect(formatCountdown(4 * MIN + 5 * S)).toBe('04:05');
+	});
+
+	it('rounds up and stops at zero', () => {
+		expect(formatCountdown(500)).toBe('00:01');
+		expect(formatCountdown(0)).toBe('00:00');
+		expect(formatCountdown(-5000)).toBe('00:00');
+	});
+});
+
+describe('formatAge', () => {
+	it('says how long ago', () => {
+		expect(formatAge(at(-4 * S), now)).toBe('4 s ago');
+		expect(formatAge(at(-90 * S), now)).toBe('1 min ago');
+	});
+
+	it('says just now for sub-second ages and clock skew', () => {
+		expect(formatAge(at(-200), now)).toBe('just now');
+		expect(formatAge(at(3 * S), now)).toBe('just now');
+		expect(formatAge(new Date('nope'), now)).toBe('never');
 	});
 });

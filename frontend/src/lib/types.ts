@@ -43,3 +43,40 @@ export interface Schedule {
 export interface Health {
 	status: string;
 }
+
+export type StreamStatus = 'live' | 'dead' | 'unchecked';
+
+/** One quality of a stream, as listed by `/streams`. */
+export interface StreamVariant {
+	label: string;
+	resolution: string | null;
+	bandwidth: number | null;
+	/** Stable playlist URL of this quality (`/live/{id}/{label}.m3u8`). */
+	url: string;
+}
+
+/** One stream of a session (`/streams?session=ID`, `/streams/{id}`). */
+export interface Stream {
+	id: string;
+	source: string;
+	extractor: string;
+	/** The plugin's display name, e.g. "Demo TV"; null when its plugin is not loaded. */
+	site: string | null;
+	label: string;
+	status: StreamStatus;
+	last_checked: string | null;
+	last_live: string | null;
+	latency_ms: number | null;
+	bandwidth: number | null;
+	resolution: string | null;
+	/** Stable master playlist URL (`/live/{id}/master.m3u8`). */
+	url: string;
+	variants: StreamVariant[];
+	error?: { step: string; message: string } | null;
+}
+
+export interface StreamsAnswer {
+	session: string;
+	checked_at: string | null;
+	streams: Stream[];
+}

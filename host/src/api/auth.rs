@@ -32,11 +32,24 @@ pub async fn require_viewer(State(state): State<AppState>, request: Request, nex
         }
         return AppError::Unauthorized("wrong token".into()).into_response();
     }
-    if presented_tokens(&request).any(|t| matches(t, expected)) {
+    let admin = state.config.flags.admin_token.as_deref();
+    if presented_tokens(&request).any(|t| matches(t, expected) || admin.is_some_and(|a| matches(t, a))) {
         return next.run(request).await;
     }
     AppError::Unauthorized("this pitwall needs a viewer token: open /?token=YOUR_TOKEN once".into())
         .into_response()
+}
+
+/// With `--admin-token`, requires `Authorization: Bearer <admin token>`.
+pub fn require_admin(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), AppError> {
+    let Some(expected) = state.config.flags.admin_token.as_deref() else { return Ok(()) };
+    match bearer(headers) {
+        Some(given) if matches(given, expected) => Ok(()),
+        Some(_) => Err(AppError::Forbidden("wrong admin token".into())),
+        None => {
+            Err(AppError::Unauthorized("this route needs the admin token (Authorization: Bearer …)".into()))
+        }
+    }
 }
 
 fn matches(given: &str, expected: &str) -> bool {

@@ -26,6 +26,12 @@ pub enum AppError {
     /// 405: the route exists, the method does not.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// An upstream answered an error or timed out; its status (403, 404, 5xx, 504) is kept.
+    #[error("{1}")]
+    Upstream(axum::http::StatusCode, String),
+    /// 502: an upstream (schedule source, CDN) failed.
+    #[error("{0}")]
+    BadGateway(String),
     /// 503: a dependency (schedule, plugins) is not loaded yet.
     #[error("{0}")]
     NotReady(String),
@@ -43,6 +49,8 @@ impl AppError {
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            AppError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "upstream_error"),
+            AppError::Upstream(status, _) => (*status, "upstream_error"),
             AppError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }

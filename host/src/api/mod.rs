@@ -3,6 +3,10 @@
 
 pub mod auth;
 pub mod error;
+pub mod extractors;
+pub mod relay;
+pub mod schedule;
+pub mod streams;
 pub mod system;
 pub mod web;
 
@@ -14,15 +18,34 @@ use axum::{
     routing::get,
 };
 
+use axum::http::{Method, header};
+use tower_http::cors::{Any, CorsLayer};
+
 use crate::{AppState, telemetry::HttpLabels};
 
 /// Builds the application: every route in one table, then the web app for everything else.
 pub fn router(state: AppState) -> Router {
     let web_dir = state.config.flags.web_dir.clone();
+    // HLS is fetched by players on other origins too (casting, embeds): CORS with Range.
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
+        .allow_headers([header::RANGE, header::AUTHORIZATION])
+        .expose_headers([header::CONTENT_LENGTH, header::CONTENT_RANGE, header::ACCEPT_RANGES]);
+    let hls = Router::new()
+        .route("/proxy", get(relay::proxy))
+        .route("/relay/{token}/{file}", get(relay::relay).head(relay::relay))
+        .route("/live/{id}/{file}", get(streams::live))
+        .layer(cors);
     Router::new()
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(system::metrics))
+        .route("/schedule", get(schedule::get))
+        .route("/extractors", get(extractors::list))
+        .route("/streams", get(streams::list))
+        .route("/streams/{id}", get(streams::one))
+        .merge(hls)
         .fallback(move |request: Request| web::serve(web_dir.clone(), request))
         .layer(middleware::from_fn_with_state(state.clone(), auth::require_viewer))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))

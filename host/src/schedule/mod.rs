@@ -1,9 +1,59 @@
-//! The F1 calendar: session kinds now; sources, merge, persistence and refresh arrive with the
-//! schedule issue.
+//! The F1 calendar: sources (jolpica, OpenF1) merged into one normalized season per year,
+//! persisted atomically in the data dir, refreshed by a cron job (`jobs::schedule`), served by
+//! `/schedule` with a status computed from the clock at answer time.
 
-use std::fmt;
+pub mod circuits;
+pub mod merge;
+pub mod model;
+pub mod persist;
+pub mod service;
+pub mod sources;
+
+use std::{fmt, sync::Arc};
 
 use serde::{Deserialize, Serialize};
+
+pub use service::{Clock, ScheduleService, SystemClock};
+
+use crate::{
+    config::{Config, ScheduleSourceId, SeasonSetting},
+    net::UpstreamGuard,
+};
+
+/// Page size for jolpica requests (its maximum).
+const JOLPICA_PAGE: u32 = 100;
+
+/// Builds the service from the configuration: sources in preference order, default season.
+pub fn from_config(
+    config: &Config,
+    guard: &UpstreamGuard,
+    clock: Arc<dyn Clock>,
+) -> Result<ScheduleService, reqwest::Error> {
+    let client = crate::net::client_builder(guard).build()?;
+    let schedule = &config.file.schedule;
+    let sources = schedule
+        .sources
+        .iter()
+        .map(|id| -> Box<dyn sources::ScheduleSource> {
+            match id {
+                ScheduleSourceId::Jolpica => Box::new(sources::Jolpica::new(
+                    &schedule.jolpica_url,
+                    client.clone(),
+                    guard.clone(),
+                    JOLPICA_PAGE,
+                )),
+                ScheduleSourceId::Openf1 => {
+                    Box::new(sources::OpenF1::new(&schedule.openf1_url, client.clone(), guard.clone()))
+                }
+            }
+        })
+        .collect();
+    let default_season = match schedule.season {
+        SeasonSetting::Current => None,
+        SeasonSetting::Year(y) => Some(y),
+    };
+    Ok(ScheduleService::new(sources, config.flags.data_dir.clone(), clock, default_season))
+}
 
 /// What kind of session this is, as the API names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

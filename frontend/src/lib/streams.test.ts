@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import {
+	formatBitrate,
+	formatResolution,
+	gridColumns,
+	MAX_TILES,
+	nextStream,
+	parseStreamIds,
+	streamTitle,
+	watchUrl,
+	withoutStream,
+	withStream
+} from './streams';
+import type { Stream } from './types';
+
+const stream = (id: string): Stream => ({
+	id,
+	source: `src-${id}`,
+	extractor: 'demo-site',
+	site: 'Demo TV',
+	label: id,
+	status: 'live',
+	last_checked: null,
+	last_live: null,
+	latency_ms: null,
+	bandwidth: null,
+	resolution: null,
+	url: `/live/${id}/master.m3u8`,
+	variants: []
+});
+
+describe('wording', () => {
+	it('formats bitrates', () => {
+		expect(formatBitrate(2_500_000)).toBe('2.5 Mb/s');
+		expect(formatBitrate(12_000_000)).toBe('12 Mb/s');
+		expect(formatBitrate(800_000)).toBe('800 kb/s');
+		expect(formatBitrate(null)).toBe('');
+		expect(formatBitrate(0)).toBe('');
+	});
+
+	it('formats resolutions', () => {
+		expect(formatResolution('1280x720')).toBe('720p');
+		expect(formatResolution('odd')).toBe('odd');
+		expect(formatResolution(null)).toBe('');
+	});
+
+	it('titles a stream by site and label, falling back to the source', () => {
+		expect(streamTitle({ site: 'Demo TV', source: 'demo-main', label: 'Main feed' })).toBe('Demo TV · Main feed');
+		expect(streamTitle({ site: null, source: 'demo-main', label: 'Main feed' })).toBe('demo-main · Main feed');
+	});
+});
+
+describe('multi-view URLs', () => {
+	it('parses ?streams= tolerantly', () => {
+		expect(parseStreamIds(' a, b,,a ,c')).toEqual(['a', 'b', 'c']);
+		expect(parseStreamIds(null)).toEqual([]);
+		expect(parseStreamIds('1,2,3,4,5,6,7,8')).toHaveLength(MAX_TILES);
+	});
+
+	it('builds /watch URLs', () => {
+		expect(watchUrl([])).toBe('/watch');
+		expect(watchUrl(['st_a', 'st_b'])).toBe('/watch?streams=st_a,st_b');
+	});
+
+	it('adds without duplicates and drops the oldest beyond the maximum', () => {
+		expect(withStream(['a', 'b'], 'a')).toEqual(['b', 'a']);
+		expect(withStream(['1', '2', '3', '4', '5', '6'], '7')).toEqual(['2', '3', '4', '5', '6', '7']);
+		expect(withoutStream(['a', 'b'], 'a')).toEqual(['b']);
+	});
+
+	it('lays tiles out 1 / 2 / 2×2 / 3×2', () => {
+		expect([0, 1, 2, 3, 4, 5, 6].map(gridColumns)).toEqual([1, 1, 2, 2, 2, 3, 3]);
+	});
+});
+
+describe('nextStream', () => {
+	const list = ['a', 'b', 'c'].map(stream);
+
+	it('takes the next one in server order, wrapping around', () => {
+		expect(nextStream(list, 'a')?.id).toBe('b');
+		expect(nextStream(list, 'c')?.id).toBe('a');
+	});
+
+	it('starts from the best one when the failed stream is gone from the list', () => {
+		expect(nextStream(list, 'zzz')?.id).toBe('a');
+	});
+
+	it('skips excluded streams and has none when nothing is left', () => {
+		expect(nextStream(list, 'a', ['b'])?.id).toBe('c');
+		expect(nextStream(list, 'a', ['b', 'c'])).toBeNull();
+		expect(nextStream([stream('a')], 'a')).toBeNull();
+	});
+});

@@ -1,0 +1,120 @@
+//! HLS through pitwall: `GET /proxy?url=` (any playlist, admin-guarded when an admin token is
+//! set) and `GET|HEAD /relay/{token}/{file}` (sealed URLs produced by rewriting). Playlists come
+//! back rewritten; segments, keys and maps stream chunk by chunk with `Range` passed through.
+
+use axum::{
+    body::Body,
+    extract::{Path, Query, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use url::Url;
+
+use super::{auth, error::AppError};
+use crate::{
+    AppState,
+    relay::{Relay, token::TokenError, upstream::UpstreamError},
+};
+
+/// `?url=`.
+#[derive(Deserialize)]
+pub struct ProxyQuery {
+    url: Option<String>,
+}
+
+/// `GET /proxy?url=…`: the playlist at `url`, every URI rewritten through `/relay`.
+pub async fn proxy(
+    State(state): State<AppState>,
+    Query(query): Query<ProxyQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    auth::require_admin(&state, &headers)?;
+    let raw = query
+        .url
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| AppError::BadRequest("missing ?url= (an http(s) playlist URL)".into()))?;
+    let url = Url::parse(&raw).map_err(|e| AppError::BadRequest(format!("not a URL: {e}")))?;
+    playlist_response(&state.relay, &url, &[], now()).await
+}
+
+/// `GET|HEAD /relay/{token}/{file}`.
+pub async fn relay(
+    State(state): State<AppState>,
+    Path((token, _file)): Path<(String, String)>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let target = state.relay.key.open(&token, now()).map_err(|e| match e {
+        TokenError::Invalid => AppError::Forbidden("invalid relay URL".into()),
+        TokenError::Expired => AppError::Forbidden("relay URL expired; reload the playlist".into()),
+    })?;
+    let url = Url::parse(&target.url).map_err(|_| AppError::Forbidden("invalid relay URL".into()))?;
+    if target.kind == 'p' {
+        return playlist_response(&state.relay, &url, &target.headers, now()).await;
+    }
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let (head, body) =
+        state.relay.upstream.stream(&url, &target.headers, range).await.map_err(upstream_error)?;
+    let status = StatusCode::from_u16(head.status).unwrap_or(StatusCode::OK);
+    let mut response = if method == Method::HEAD {
+        Response::new(Body::empty())
+    } else {
+        Response::new(Body::from_stream(body))
+    };
+    *response.status_mut() = status;
+    response.headers_mut().extend(head.headers);
+    if !response.headers().contains_key(header::CONTENT_TYPE) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(target.kind)));
+    }
+    Ok(response)
+}
+
+/// Fetches and rewrites a playlist.
+pub async fn playlist_response(
+    relay: &Relay,
+    url: &Url,
+    headers: &[(String, String)],
+    now: i64,
+) -> Result<Response, AppError> {
+    let (final_url, text) = relay.upstream.playlist(url, headers).await.map_err(upstream_error)?;
+    let body = relay
+        .rewrite(&text, &final_url, headers, now)
+        .map_err(|e| AppError::BadGateway(format!("upstream playlist: {e}")))?;
+    Ok(playlist_body(body))
+}
+
+/// A playlist answer: HLS content type, never cached (live playlists change every segment).
+pub fn playlist_body(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/vnd.apple.mpegurl"), (header::CACHE_CONTROL, "no-cache")], body)
+        .into_response()
+}
+
+fn content_type(kind: char) -> &'static str {
+    match kind {
+        'k' => "application/octet-stream",
+        'm' => "video/mp4",
+        'd' => "application/json",
+        _ => "video/mp2t",
+    }
+}
+
+/// Upstream failures surface as such: 403/404/5xx keep their status, timeouts are 504, a
+/// refused address is 403.
+pub fn upstream_error(e: UpstreamError) -> AppError {
+    match e {
+        UpstreamError::Status(code) => {
+            AppError::Upstream(StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY), e.to_string())
+        }
+        UpstreamError::Timeout => AppError::Upstream(StatusCode::GATEWAY_TIMEOUT, e.to_string()),
+        UpstreamError::Blocked(reason) => AppError::Forbidden(reason),
+        UpstreamError::Transport(_) | UpstreamError::TooLarge => AppError::BadGateway(e.to_string()),
+    }
+}
+
+/// Unix seconds.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}

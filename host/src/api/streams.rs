@@ -1,0 +1,213 @@
+//! Streams for viewers: `GET /streams?session=ID[&all=true]` (verified-live streams, best
+//! first), `GET /streams/{id}[?variant=LABEL]`, and the stable playlists
+//! `GET /live/{id}/master.m3u8` and `GET /live/{id}/{variant}.m3u8`, which resolve the stream's
+//! current upstream at every request so token refreshes stay invisible to the player.
+
+use axum::{
+    Json,
+    extract::{Path, Query, State},
+    response::Response,
+};
+use m3u8_rs::Playlist;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use url::Url;
+
+use super::{
+    error::AppError,
+    relay::{now, playlist_body, upstream_error},
+};
+use crate::{
+    AppState,
+    health::{
+        board::{Status, StreamHealth, rank},
+        probe::variant_labels,
+        stream_id,
+    },
+    jobs::health::{load, load_all},
+    relay::playlist::{self, UriKind},
+    schedule::model::utc,
+    store::{Candidate, Extractions},
+};
+
+/// `?session=&all=`.
+#[derive(Deserialize)]
+pub struct StreamsQuery {
+    session: Option<String>,
+    all: Option<bool>,
+}
+
+/// `?variant=`.
+#[derive(Deserialize)]
+pub struct StreamQuery {
+    variant: Option<String>,
+}
+
+fn time(t: Option<i64>) -> Value {
+    t.and_then(|t| chrono::DateTime::from_timestamp(t, 0)).map_or(Value::Null, |t| json!(utc(t)))
+}
+
+/// The public view of one stream.
+fn render(state: &AppState, h: &StreamHealth) -> Value {
+    let site = state.plugins.get(&h.extractor).map(|p| p.prepared.info.name.clone());
+    let label = state.config.file.source.iter().find(|s| s.id == h.source).map_or(h.label.clone(), |s| {
+        if s.label.is_empty() || s.label == h.label {
+            h.label.clone()
+        } else {
+            format!("{} · {}", s.label, h.label)
+        }
+    });
+    let best = h.variants.iter().max_by_key(|v| v.bandwidth.unwrap_or(0));
+    let mut v = json!({
+        "id": h.id, "source": h.source, "extractor": h.extractor, "site": site, "label": label,
+        "status": h.status, "last_checked": time(h.last_checked), "last_live": time(h.last_live),
+        "latency_ms": h.latency_ms, "bandwidth": best.and_then(|b| b.bandwidth),
+        "resolution": best.and_then(|b| b.resolution.clone()),
+        "throughput_bps": h.throughput_bps, "live_edge_age_s": h.live_edge_age_s,
+        "url": format!("/live/{}/master.m3u8", h.id),
+        "variants": h.variants.iter().map(|v| json!({
+            "label": v.label, "resolution": v.resolution, "bandwidth": v.bandwidth,
+            "url": format!("/live/{}/{}.m3u8", h.id, v.label),
+        })).collect::<Vec<_>>(),
+        "token": {
+            "expires_at": h.token_expires_at.map_or(Value::Null, |t| time(Some(t as i64))),
+            "last_refresh": time(h.last_refresh),
+            "refresh_error": Value::Null,
+        },
+    });
+    if h.status != Status::Live {
+        v["error"] = json!(h.error);
+    }
+    v
+}
+
+/// `GET /streams?session=ID[&all=true]`.
+pub async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<StreamsQuery>,
+) -> Result<Json<Value>, AppError> {
+    let session = query
+        .session
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| AppError::BadRequest("missing ?session=ID".into()))?;
+    let store = state.store.as_ref();
+    let mut streams: Vec<StreamHealth> =
+        load_all(store).await.into_iter().filter(|h| h.session == session).collect();
+    if query.all.unwrap_or(false) {
+        for extraction in Extractions::for_session(store, &session).await {
+            for c in &extraction.candidates {
+                let id = stream_id(&session, &extraction.source, &c.label);
+                if !streams.iter().any(|s| s.id == id) {
+                    streams.push(StreamHealth::new(
+                        &id,
+                        &session,
+                        &extraction.source,
+                        &extraction.extractor,
+                        &c.label,
+                    ));
+                }
+            }
+        }
+    }
+    let now = now();
+    let interval = state.config.file.health.interval.as_secs().max(1) as i64;
+    rank(&mut streams, now, interval);
+    if !query.all.unwrap_or(false) {
+        streams.retain(|s| s.verified(now, interval));
+    }
+    let rendered: Vec<Value> = streams
+        .iter()
+        .map(|h| {
+            let mut v = render(&state, h);
+            if h.status == Status::Live && !h.verified(now, interval) {
+                v["status"] = json!("unchecked");
+            }
+            v
+        })
+        .collect();
+    let checked_at = streams.iter().filter_map(|s| s.last_checked).max();
+    Ok(Json(json!({ "session": session, "checked_at": time(checked_at), "streams": rendered })))
+}
+
+/// `GET /streams/{id}[?variant=LABEL]`.
+pub async fn one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<StreamQuery>,
+) -> Result<Json<Value>, AppError> {
+    let health =
+        load(state.store.as_ref(), &id).await.ok_or_else(|| AppError::NotFound(format!("no stream {id}")))?;
+    if let Some(label) = query.variant {
+        if !health.variants.iter().any(|v| v.label == label) {
+            return Err(AppError::NotFound(format!("stream {id} has no variant {label:?}")));
+        }
+        return Ok(Json(json!({ "url": format!("/live/{id}/{label}.m3u8") })));
+    }
+    Ok(Json(render(&state, &health)))
+}
+
+/// The stream's current candidate (freshest extraction of its source with its label).
+async fn current(state: &AppState, id: &str) -> Result<Candidate, AppError> {
+    let health =
+        load(state.store.as_ref(), id).await.ok_or_else(|| AppError::NotFound(format!("no stream {id}")))?;
+    Extractions::for_session(state.store.as_ref(), &health.session)
+        .await
+        .into_iter()
+        .filter(|e| e.source == health.source)
+        .flat_map(|e| e.candidates)
+        .find(|c| c.label == health.label)
+        .ok_or_else(|| {
+            AppError::NotReady(format!(
+                "stream {id} has no current upstream; the next extraction will bring one"
+            ))
+        })
+}
+
+/// `GET /live/{id}/{file}`: `master.m3u8` or `{variant}.m3u8`.
+pub async fn live(
+    State(state): State<AppState>,
+    Path((id, file)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let name = file.strip_suffix(".m3u8").ok_or_else(|| AppError::NotFound(format!("no file {file}")))?;
+    let candidate = current(&state, &id).await?;
+    let url =
+        Url::parse(&candidate.url).map_err(|e| AppError::BadGateway(format!("stored candidate URL: {e}")))?;
+    let relay = &state.relay;
+    let (final_url, text) =
+        relay.upstream.playlist(&url, &candidate.headers).await.map_err(upstream_error)?;
+    let now = now();
+    let master = match m3u8_rs::parse_playlist_res(text.as_bytes()) {
+        Ok(Playlist::MasterPlaylist(master)) => master,
+        // A media playlist is its own (only) variant.
+        _ if name == "master" => {
+            let body = relay
+                .rewrite(&text, &final_url, &candidate.headers, now)
+                .map_err(|e| AppError::BadGateway(e.to_string()))?;
+            return Ok(playlist_body(body));
+        }
+        _ => return Err(AppError::NotFound(format!("stream {id} has no variant {name:?}"))),
+    };
+    let labels: Vec<(String, Url)> = variant_labels(&master)
+        .into_iter()
+        .filter_map(|(label, v)| Some((label, final_url.join(&v.uri).ok()?)))
+        .collect();
+    if name == "master" {
+        let body =
+            playlist::rewrite(&text, &final_url, |uri, kind| match labels.iter().find(|(_, u)| u == uri) {
+                Some((label, _)) if kind == UriKind::Playlist => format!("/live/{id}/{label}.m3u8"),
+                _ => relay.url_for(uri, kind, &candidate.headers, now),
+            })
+            .map_err(|e| AppError::BadGateway(e.to_string()))?;
+        return Ok(playlist_body(body));
+    }
+    let (_, variant_url) = labels
+        .iter()
+        .find(|(label, _)| label == name)
+        .ok_or_else(|| AppError::NotFound(format!("stream {id} has no variant {name:?}")))?;
+    let (variant_final, variant_text) =
+        relay.upstream.playlist(variant_url, &candidate.headers).await.map_err(upstream_error)?;
+    let body = relay
+        .rewrite(&variant_text, &variant_final, &candidate.headers, now)
+        .map_err(|e| AppError::BadGateway(e.to_string()))?;
+    Ok(playlist_body(body))
+}

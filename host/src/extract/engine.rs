@@ -1,0 +1,358 @@
+//! The wasmtime engine that owns every limit: pooling allocator, epoch deadline (wall time per
+//! call), memory cap per call, fetch policy. Components are compiled once (and cached on local
+//! disk by sha256 + engine compatibility hash); each call gets a fresh instance from an
+//! `InstancePre`, on a blocking thread so the async executor never runs guest code.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
+    component::{Component, HasSelf, Linker},
+};
+
+use super::{
+    bindings::{
+        API_VERSION, Extractor, ExtractorPre, PACKAGE, PluginInfo, SessionRef, Step, StreamCandidate,
+    },
+    host_api::{FetchPolicy, GuestState},
+};
+use crate::net::UpstreamGuard;
+
+/// Epoch tick: the deadline's granularity.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Limits for guest calls.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Wall time one call may take, host fetches included.
+    pub call_timeout: Duration,
+    /// Linear memory one call may use.
+    pub memory_bytes: usize,
+    /// Largest response body `fetch` hands to a guest.
+    pub fetch_body_bytes: usize,
+    /// Longest single `fetch`.
+    pub fetch_timeout: Duration,
+    /// Most `fetch` calls in one call.
+    pub fetch_requests: u32,
+    /// Calls running at once (pool size).
+    pub concurrent_calls: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            call_timeout: Duration::from_secs(20),
+            memory_bytes: 64 << 20,
+            fetch_body_bytes: 8 << 20,
+            fetch_timeout: Duration::from_secs(10),
+            fetch_requests: 32,
+            concurrent_calls: 16,
+        }
+    }
+}
+
+/// Why a component could not be loaded.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LoadError {
+    /// Not a valid component, or compilation failed.
+    #[error("not a valid extractor component: {0}")]
+    Compile(String),
+    /// Built against an API this host does not speak.
+    #[error("{0}")]
+    Api(String),
+    /// Instantiation or `info()` failed.
+    #[error("info() failed: {0}")]
+    Info(String),
+    /// `info()` answered something unusable.
+    #[error("invalid plugin info: {0}")]
+    Manifest(String),
+}
+
+/// Why one call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{step}: {detail}")]
+pub struct CallError {
+    /// The failed step (`request`, `token-parse`, `url-extraction`, `not-live`, `other`, or `trap`).
+    pub step: &'static str,
+    /// What happened.
+    pub detail: String,
+}
+
+/// A compiled, linked plugin ready to be called.
+pub struct Prepared {
+    /// Pre-linked instance factory.
+    pub pre: ExtractorPre<GuestState>,
+    /// What `info()` said.
+    pub info: PluginInfo,
+}
+
+/// The engine shared by every plugin.
+pub struct ExtractorEngine {
+    engine: Engine,
+    linker: Linker<GuestState>,
+    limits: Limits,
+    policy: FetchPolicy,
+    cache_dir: Option<PathBuf>,
+}
+
+impl ExtractorEngine {
+    /// Builds the engine (and its epoch ticker thread, which ends with the engine).
+    pub fn new(
+        limits: Limits,
+        guard: &UpstreamGuard,
+        cache_dir: Option<PathBuf>,
+    ) -> anyhow::Result<Arc<Self>> {
+        let mut pool = PoolingAllocationConfig::default();
+        let slots = limits.concurrent_calls.max(1) + 8; // + room for info() calls while loading
+        pool.total_component_instances(slots)
+            .total_core_instances(slots * 8)
+            .total_memories(slots * 2)
+            .total_tables(slots * 8)
+            .max_memories_per_component(2)
+            .max_memory_size(limits.memory_bytes);
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        Extractor::add_to_linker::<GuestState, HasSelf<GuestState>>(&mut linker, |s| s)?;
+        let client = crate::net::client_builder(guard)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(limits.fetch_timeout)
+            .build()?;
+        let policy = FetchPolicy {
+            client,
+            guard: guard.clone(),
+            max_body: limits.fetch_body_bytes,
+            timeout: limits.fetch_timeout,
+            max_requests: limits.fetch_requests,
+        };
+        let weak = engine.weak();
+        std::thread::Builder::new().name("pitwall-epoch".into()).spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(TICK);
+            }
+        })?;
+        Ok(Arc::new(ExtractorEngine { engine, linker, limits, policy, cache_dir }))
+    }
+
+    /// The limits every call runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Compiles `bytes` (sha256 `sha`), using and filling the local compiled-artefact cache.
+    pub fn compile(&self, bytes: &[u8], sha: &str) -> Result<Component, LoadError> {
+        let cached = self.cache_dir.as_ref().map(|dir| self.cache_path(dir, sha));
+        if let Some(path) = &cached
+            && path.exists()
+        {
+            // SAFETY: the cache holds only artefacts this process family serialized itself with
+            // an engine of the same compatibility hash (part of the file name), on local disk.
+            match unsafe { Component::deserialize_file(&self.engine, path) } {
+                Ok(component) => return Ok(component),
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "ignoring an unusable compiled-plugin cache entry")
+                }
+            }
+        }
+        let component =
+            Component::new(&self.engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        if let Some(path) = cached
+            && let Err(e) = write_cache(&path, &component)
+        {
+            tracing::warn!(file = %path.display(), error = %e, "cannot write the compiled-plugin cache");
+        }
+        Ok(component)
+    }
+
+    fn cache_path(&self, dir: &Path, sha: &str) -> PathBuf {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        let mut h = DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut h);
+        dir.join(format!("{sha}-{:016x}.cwasm", h.finish()))
+    }
+
+    /// Checks the API version, links the component, and asks it who it is.
+    pub fn prepare(&self, component: &Component) -> Result<Prepared, LoadError> {
+        check_api(&self.engine, component)?;
+        let pre = self
+            .linker
+            .instantiate_pre(component)
+            .map_err(|e| LoadError::Api(format!("cannot link: {e:#}")))?;
+        let pre = ExtractorPre::new(pre)
+            .map_err(|e| LoadError::Api(format!("does not export the extractor world: {e:#}")))?;
+        let mut store = self.store("(loading)", &[]);
+        let info = pre
+            .instantiate(&mut store)
+            .and_then(|instance| instance.call_info(&mut store))
+            .map_err(|e| LoadError::Info(trap_message(&e)))?;
+        validate_info(&info)?;
+        Ok(Prepared { pre, info })
+    }
+
+    fn store(&self, plugin: &str, allowed_hosts: &[String]) -> Store<GuestState> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.memory_bytes)
+            .instances(64)
+            .trap_on_grow_failure(true)
+            .build();
+        let deadline = Instant::now() + self.limits.call_timeout;
+        let runtime = tokio::runtime::Handle::current();
+        let state = GuestState::new(plugin, allowed_hosts, self.policy.clone(), limits, deadline, runtime);
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let ticks = (self.limits.call_timeout.as_millis() / TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        store
+    }
+
+    /// Runs `extract` in a fresh instance. Blocking: call it from `spawn_blocking` (see the registry).
+    pub fn call_extract(
+        &self,
+        plugin: &Prepared,
+        session: &SessionRef,
+        settings: &[(String, String)],
+    ) -> Result<Vec<StreamCandidate>, CallError> {
+        let mut store = self.store(&plugin.info.id, &plugin.info.allowed_hosts);
+        let instance = plugin
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| CallError { step: "other", detail: format!("instantiate: {}", trap_message(&e)) })?;
+        match instance.call_extract(&mut store, session, settings) {
+            Ok(Ok(candidates)) => Ok(candidates),
+            Ok(Err(e)) => Err(CallError { step: e.step.as_str(), detail: e.detail }),
+            Err(e) => Err(CallError { step: "trap", detail: trap_message(&e) }),
+        }
+    }
+}
+
+fn write_cache(path: &Path, component: &Component) -> anyhow::Result<()> {
+    let bytes = component.serialize()?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// A trap or error as one line a user can act on.
+fn trap_message(e: &wasmtime::Error) -> String {
+    if let Some(trap) = e.chain().find_map(|c| c.downcast_ref::<wasmtime::Trap>()) {
+        return match trap {
+            wasmtime::Trap::Interrupt => {
+                "deadline exceeded: the call ran longer than its wall-time limit".into()
+            }
+            wasmtime::Trap::UnreachableCodeReached => "the guest panicked or aborted (unreachable)".into(),
+            other => format!("the guest trapped: {other}"),
+        };
+    }
+    let text = format!("{e:#}");
+    if text.contains("growing memory") || text.contains("memory minimum size") {
+        return "memory limit exceeded".into();
+    }
+    // The last cause is the specific one; the first is usually a backtrace header.
+    e.chain().last().map_or(text.clone(), |c| c.to_string()).lines().next().unwrap_or_default().to_string()
+}
+
+/// Refuses components built against another major (0.x: minor) version of the API.
+fn check_api(engine: &Engine, component: &Component) -> Result<(), LoadError> {
+    let ty = component.component_type();
+    let names: Vec<String> = ty
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .chain(ty.exports(engine).map(|(name, _)| name.to_string()))
+        .collect();
+    for name in &names {
+        let Some(rest) = name.strip_prefix(&format!("{PACKAGE}/")) else { continue };
+        let Some((_, version)) = rest.split_once('@') else { continue };
+        if !api_compatible(version) {
+            return Err(LoadError::Api(format!(
+                "built against {PACKAGE}@{version}, but this pitwall speaks {PACKAGE}@{}.{}.{}; rebuild the plugin with a matching pitwall-extractor-sdk",
+                API_VERSION.0, API_VERSION.1, API_VERSION.2
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a component built against API `version` runs on this host (semver: same major;
+/// while the major is 0, same minor).
+pub fn api_compatible(version: &str) -> bool {
+    let parsed: Vec<u64> = version.split(['.', '-', '+']).take(3).map_while(|p| p.parse().ok()).collect();
+    let (major, minor) =
+        (parsed.first().copied().unwrap_or(u64::MAX), parsed.get(1).copied().unwrap_or(u64::MAX));
+    if API_VERSION.0 == 0 { major == 0 && minor == API_VERSION.1 } else { major == API_VERSION.0 }
+}
+
+fn validate_info(info: &PluginInfo) -> Result<(), LoadError> {
+    let id_ok = !info.id.is_empty()
+        && info.id.len() <= 64
+        && info.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !id_ok {
+        return Err(LoadError::Manifest(format!("id {:?} must be 1-64 chars of a-z, 0-9, - or _", info.id)));
+    }
+    if info.name.trim().is_empty() {
+        return Err(LoadError::Manifest("name is empty".into()));
+    }
+    for host in &info.allowed_hosts {
+        let bare = host.strip_prefix("*.").unwrap_or(host);
+        if bare.is_empty() || bare.contains(['/', ':', '*', ' ']) {
+            return Err(LoadError::Manifest(format!(
+                "allowed host {host:?} must be a host name or *.domain"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Step name of a call failure, for metrics (`trap` included).
+pub fn step_names() -> [&'static str; 6] {
+    [
+        Step::Request.as_str(),
+        Step::TokenParse.as_str(),
+        Step::UrlExtraction.as_str(),
+        Step::NotLive.as_str(),
+        Step::Other.as_str(),
+        "trap",
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_versions() {
+        assert!(api_compatible("0.1.0"));
+        assert!(api_compatible("0.1.7"));
+        assert!(!api_compatible("0.2.0"));
+        assert!(!api_compatible("1.0.0"));
+        assert!(!api_compatible("garbage"));
+    }
+
+    #[test]
+    fn plugin_info_is_validated() {
+        let info = |id: &str, hosts: &[&str]| PluginInfo {
+            id: id.into(),
+            name: "X".into(),
+            version: "1.0.0".into(),
+            allowed_hosts: hosts.iter().map(|h| h.to_string()).collect(),
+        };
+        assert!(validate_info(&info("demo-site", &["tv.demo.invalid", "*.cdn.example"])).is_ok());
+        assert!(validate_info(&info("Demo Site", &[])).is_err());
+        assert!(validate_info(&info("", &[])).is_err());
+        assert!(validate_info(&info("x", &["*"])).is_err());
+        assert!(validate_info(&info("x", &["https://a.example/"])).is_err());
+    }
+}

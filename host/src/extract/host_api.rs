@@ -1,0 +1,263 @@
+//! What guests may call: `fetch`, `log` and `now`, and the per-call store state behind them.
+//!
+//! `fetch` is the guest's only way out. The host follows redirects itself so that every hop is
+//! checked: http/https only, the plugin's declared hosts only, and the SSRF guard (address checks
+//! after DNS) unless `--allow-upstream` lists the host. One cookie jar lives for one call. Bodies
+//! are decoded (gzip/deflate) and capped; every request has a timeout bounded by the call's
+//! remaining wall time, since epoch interruption cannot stop a host call in progress.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use futures_util::StreamExt;
+use reqwest::{cookie::CookieStore, header::HeaderValue};
+use url::Url;
+use wasmtime::{StoreLimits, component::ResourceTable};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::{FetchError, Level, Request, Response, pitwall::extractor};
+use crate::net::{UpstreamGuard, redact};
+
+/// Redirect hops the host follows for one `fetch`.
+const MAX_REDIRECTS: usize = 10;
+
+/// What one call may do, fixed by the engine.
+#[derive(Clone)]
+pub struct FetchPolicy {
+    /// Shared outbound client (no automatic redirects; the host follows them).
+    pub client: reqwest::Client,
+    /// SSRF guard.
+    pub guard: UpstreamGuard,
+    /// Largest body handed to a guest.
+    pub max_body: usize,
+    /// Longest single request.
+    pub timeout: Duration,
+    /// Most requests one call may make.
+    pub max_requests: u32,
+}
+
+/// Store data of one call: WASI (with nothing granted), limits, and the host-API context.
+pub struct GuestState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    /// Memory and instance limits enforced by the store.
+    pub limits: StoreLimits,
+    host: HostContext,
+}
+
+/// The host-API side of one call.
+struct HostContext {
+    plugin: String,
+    allowed_hosts: Vec<String>,
+    policy: FetchPolicy,
+    jar: Arc<reqwest::cookie::Jar>,
+    deadline: Instant,
+    requests: u32,
+    runtime: tokio::runtime::Handle,
+}
+
+impl GuestState {
+    /// State for one call of `plugin`, allowed to fetch from `allowed_hosts` until `deadline`.
+    pub fn new(
+        plugin: &str,
+        allowed_hosts: &[String],
+        policy: FetchPolicy,
+        limits: StoreLimits,
+        deadline: Instant,
+        runtime: tokio::runtime::Handle,
+    ) -> Self {
+        // Nothing inherited: no environment, arguments, stdio, preopened directories or sockets.
+        let wasi = wasmtime_wasi::WasiCtxBuilder::new()
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        GuestState {
+            wasi,
+            table: ResourceTable::new(),
+            limits,
+            host: HostContext {
+                plugin: plugin.to_string(),
+                allowed_hosts: allowed_hosts.to_vec(),
+                policy,
+                jar: Arc::new(reqwest::cookie::Jar::default()),
+                deadline,
+                requests: 0,
+                runtime,
+            },
+        }
+    }
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl extractor::types::Host for GuestState {}
+
+impl extractor::host::Host for GuestState {
+    fn fetch(&mut self, req: Request) -> Result<Response, FetchError> {
+        let host = &mut self.host;
+        host.requests += 1;
+        if host.requests > host.policy.max_requests {
+            return Err(FetchError::Transport(format!(
+                "more than {} requests in one call",
+                host.policy.max_requests
+            )));
+        }
+        let remaining = host.deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(FetchError::Timeout);
+        }
+        let timeout = remaining.min(host.policy.timeout);
+        let started = Instant::now();
+        let result = host.runtime.block_on(async {
+            tokio::time::timeout(timeout, fetch(host, req)).await.unwrap_or(Err(FetchError::Timeout))
+        });
+        match &result {
+            Ok(r) => {
+                tracing::debug!(plugin = %host.plugin, status = r.status, url = %redact_str(&r.final_url), elapsed = ?started.elapsed(), "guest fetch")
+            }
+            Err(e) => tracing::info!(plugin = %host.plugin, error = ?e, "guest fetch refused or failed"),
+        }
+        result
+    }
+
+    fn log(&mut self, level: Level, message: String) {
+        let plugin = &self.host.plugin;
+        let message: String = message.chars().take(2_000).collect();
+        match level {
+            Level::Trace => tracing::trace!(plugin, "{message}"),
+            Level::Debug => tracing::debug!(plugin, "{message}"),
+            Level::Info => tracing::info!(plugin, "{message}"),
+            Level::Warn => tracing::warn!(plugin, "{message}"),
+            Level::Error => tracing::error!(plugin, "{message}"),
+        }
+    }
+
+    fn now(&mut self) -> u64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    }
+}
+
+fn redact_str(url: &str) -> String {
+    Url::parse(url).map_or_else(|_| "(invalid url)".into(), |u| redact(&u))
+}
+
+/// Whether `host` matches one of the plugin's declared hosts (`*.example.com` matches subdomains).
+pub fn host_allowed(allowed: &[String], host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    allowed.iter().any(|pattern| {
+        let pattern = pattern.to_ascii_lowercase();
+        match pattern.strip_prefix("*.") {
+            Some(suffix) => host.ends_with(&format!(".{suffix}")),
+            None => host == pattern,
+        }
+    })
+}
+
+/// Checks one hop: scheme, declared hosts, SSRF guard.
+fn check_hop(host: &HostContext, url: &Url) -> Result<(), FetchError> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(FetchError::InvalidUrl(format!("only http and https: {}", redact(url))));
+    }
+    let name = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+    if !host_allowed(&host.allowed_hosts, name) {
+        return Err(FetchError::HostNotAllowed(name.to_string()));
+    }
+    host.policy.guard.check_url(url).map_err(|e| FetchError::AddressBlocked(e.to_string()))
+}
+
+async fn fetch(host: &HostContext, req: Request) -> Result<Response, FetchError> {
+    let mut url = Url::parse(&req.url).map_err(|e| FetchError::InvalidUrl(format!("{}: {e}", req.url)))?;
+    let mut method = reqwest::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes())
+        .map_err(|_| FetchError::InvalidUrl(format!("bad method {:?}", req.method)))?;
+    let mut body = req.body;
+    for _ in 0..=MAX_REDIRECTS {
+        check_hop(host, &url)?;
+        let mut builder = host.policy.client.request(method.clone(), url.clone());
+        for (name, value) in &req.headers {
+            if name.eq_ignore_ascii_case("host") || name.eq_ignore_ascii_case("content-length") {
+                continue;
+            }
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if let Some(cookies) = host.jar.cookies(&url) {
+            builder = builder.header(reqwest::header::COOKIE, cookies);
+        }
+        if let Some(b) = &body {
+            builder = builder.body(b.clone());
+        }
+        let response = builder.send().await.map_err(transport)?;
+        let mut set_cookies = response.headers().get_all(reqwest::header::SET_COOKIE).iter();
+        host.jar.set_cookies(&mut set_cookies as &mut dyn Iterator<Item = &HeaderValue>, &url);
+        let status = response.status();
+        if status.is_redirection()
+            && let Some(location) = response.headers().get(reqwest::header::LOCATION)
+        {
+            let location =
+                location.to_str().map_err(|_| FetchError::InvalidUrl("non-ASCII Location".into()))?;
+            url = url
+                .join(location)
+                .map_err(|e| FetchError::InvalidUrl(format!("bad redirect {location:?}: {e}")))?;
+            if status == reqwest::StatusCode::SEE_OTHER
+                || ((status == reqwest::StatusCode::MOVED_PERMANENTLY
+                    || status == reqwest::StatusCode::FOUND)
+                    && method == reqwest::Method::POST)
+            {
+                method = reqwest::Method::GET;
+                body = None;
+            }
+            continue;
+        }
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        let final_url = response.url().to_string();
+        let cap = host.policy.max_body;
+        if response.content_length().is_some_and(|len| len as usize > cap) {
+            return Err(FetchError::TooLarge(cap as u64));
+        }
+        let mut bytes = Vec::new();
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(transport)?;
+            if bytes.len() + chunk.len() > cap {
+                return Err(FetchError::TooLarge(cap as u64));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        return Ok(Response { status: status.as_u16(), final_url, headers, body: bytes });
+    }
+    Err(FetchError::Transport(format!("more than {MAX_REDIRECTS} redirects")))
+}
+
+fn transport(e: reqwest::Error) -> FetchError {
+    let chain = crate::schedule::sources::error_chain(&e);
+    if chain.contains("refused ") && chain.contains("address") {
+        return FetchError::AddressBlocked(chain);
+    }
+    if e.is_timeout() { FetchError::Timeout } else { FetchError::Transport(chain) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_hosts_and_wildcards() {
+        let allowed = vec!["tv.demo.invalid".to_string(), "*.cdn.example".to_string()];
+        assert!(host_allowed(&allowed, "tv.demo.invalid"));
+        assert!(host_allowed(&allowed, "TV.Demo.Invalid"));
+        assert!(host_allowed(&allowed, "edge1.cdn.example"));
+        assert!(!host_allowed(&allowed, "cdn.example"), "a wildcard needs a subdomain");
+        assert!(!host_allowed(&allowed, "evilcdn.example"));
+        assert!(!host_allowed(&allowed, "tv.demo.invalid.evil.example"));
+    }
+}

@@ -1,0 +1,11 @@
+//! Extractors: sandboxed WASM components, one per streaming site. `bindings` is the single
+//! `bindgen!` site, `engine` owns every limit, `host_api` is what guests may call, `registry`
+//! hot-loads plugins from the plugins directory.
+
+pub mod bindings;
+pub mod engine;
+pub mod host_api;
+pub mod registry;
+
+pub use engine::{CallError, ExtractorEngine, Limits};
+pub use registry::PluginRegistry;

@@ -1,0 +1,260 @@
+//! Source polling: while a session is live, or inside the configured window before and after
+//! it, every matching `[[source]]` is extracted every `poll` interval (with jitter, a concurrency
+//! limit, and backoff after failures). Outside windows nothing runs. Results go to the store
+//! with a TTL; each attempt is logged with source, extractor, session and the failed step, and
+//! counted by outcome in `/metrics`. With a shared store only the lock holder polls.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use tokio::{sync::Semaphore, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+
+use super::{Backoff, sleep_or_shutdown};
+use crate::{
+    config::SourceConfig,
+    extract::{PluginRegistry, bindings::SessionRef},
+    schedule::{
+        ScheduleService,
+        model::{Event, Session},
+    },
+    store::{Extraction, Extractions, Store},
+    telemetry::{ExtractLabels, Metrics},
+};
+
+/// How often the loop wakes to look for due work.
+const TICK: Duration = Duration::from_secs(1);
+/// Name of the leader lock.
+pub const LEADER_LOCK: &str = "poll-leader";
+/// How long a leader holds the lock without renewing it.
+const LEADER_TTL: Duration = Duration::from_secs(15);
+/// Extractions running at once.
+const CONCURRENCY: usize = 4;
+
+/// Everything the poller needs.
+pub struct Poller {
+    /// The calendar.
+    pub schedule: Arc<ScheduleService>,
+    /// Loaded extractors.
+    pub plugins: Arc<PluginRegistry>,
+    /// Where results go.
+    pub store: Arc<dyn Store>,
+    /// Configured sources.
+    pub sources: Vec<SourceConfig>,
+    /// Poll this long before a session starts.
+    pub window_before: Duration,
+    /// And this long after it ends.
+    pub window_after: Duration,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// This replica's lock holder id.
+    pub holder: String,
+}
+
+#[derive(Default)]
+struct Due {
+    next: Option<DateTime<Utc>>,
+    failures: u32,
+}
+
+impl Poller {
+    /// Sessions inside their polling window at `now`, with their events.
+    pub fn active_sessions(&self, now: DateTime<Utc>) -> Vec<(Event, Session)> {
+        let Some(season) = self.schedule.get(self.schedule.default_season()) else { return Vec::new() };
+        let before = chrono::Duration::from_std(self.window_before).unwrap_or_default();
+        let after = chrono::Duration::from_std(self.window_after).unwrap_or_default();
+        let mut out = Vec::new();
+        for event in &season.events {
+            for session in &event.sessions {
+                let (Some(start), Some(end)) = (session.start, session.end) else { continue };
+                if now >= start - before && now < end + after {
+                    out.push((event.clone(), session.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs until `shutdown`.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let limit = Arc::new(Semaphore::new(CONCURRENCY));
+        let mut due: HashMap<(String, String), Due> = HashMap::new();
+        let mut running: HashSet<(String, String)> = HashSet::new();
+        let mut tasks: JoinSet<((String, String), bool)> = JoinSet::new();
+        let mut leader = false;
+        let backoff = Backoff { first: Duration::from_secs(15), max: Duration::from_secs(10 * 60) };
+        loop {
+            while let Some(done) = tasks.try_join_next() {
+                let Ok((key, ok)) = done else { continue };
+                running.remove(&key);
+                let poll =
+                    self.sources.iter().find(|s| s.id == key.0).map_or(Duration::from_secs(60), |s| s.poll);
+                let entry = due.entry(key).or_default();
+                let wait = if ok {
+                    entry.failures = 0;
+                    jitter(poll)
+                } else {
+                    entry.failures += 1;
+                    jitter(poll.max(backoff.delay(entry.failures)))
+                };
+                entry.next = Some(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
+            }
+            let now_leader = self.store.lock(LEADER_LOCK, &self.holder, LEADER_TTL).await;
+            if now_leader != leader {
+                leader = now_leader;
+                if leader {
+                    tracing::info!(holder = %self.holder, store = self.store.kind(), "this replica runs the source polls");
+                } else {
+                    tracing::info!(holder = %self.holder, "another replica runs the source polls");
+                }
+            }
+            if leader {
+                self.start_due(&mut due, &mut running, &mut tasks, &limit);
+            }
+            if !sleep_or_shutdown(TICK, &shutdown).await {
+                tasks.abort_all();
+                return;
+            }
+        }
+    }
+
+    fn start_due(
+        self: &Arc<Self>,
+        due: &mut HashMap<(String, String), Due>,
+        running: &mut HashSet<(String, String)>,
+        tasks: &mut JoinSet<((String, String), bool)>,
+        limit: &Arc<Semaphore>,
+    ) {
+        let now = self.schedule.now();
+        let active = self.active_sessions(now);
+        let live_keys: HashSet<(String, String)> = active
+            .iter()
+            .flat_map(|(_, session)| {
+                self.sources
+                    .iter()
+                    .filter(|s| s.sessions.is_empty() || s.sessions.contains(&session.kind))
+                    .map(|s| (s.id.clone(), session.id.clone()))
+            })
+            .collect();
+        due.retain(|key, _| live_keys.contains(key));
+        for (event, session) in active {
+            for source in
+                self.sources.iter().filter(|s| s.sessions.is_empty() || s.sessions.contains(&session.kind))
+            {
+                let key = (source.id.clone(), session.id.clone());
+                if running.contains(&key)
+                    || due.get(&key).and_then(|d| d.next).is_some_and(|next| Utc::now() < next)
+                {
+                    continue;
+                }
+                running.insert(key.clone());
+                due.entry(key.clone()).or_default().next = None;
+                let (this, source, event, session, limit) =
+                    (self.clone(), source.clone(), event.clone(), session.clone(), limit.clone());
+                tasks.spawn(async move {
+                    let _permit = limit.acquire_owned().await;
+                    let ok = this.extract_once(&source, &event, &session).await;
+                    (key, ok)
+                });
+            }
+        }
+    }
+
+    /// Extracts one source for one session, stores the result, logs and counts it.
+    pub async fn extract_once(&self, source: &SourceConfig, event: &Event, session: &Session) -> bool {
+        let season = session.id.split('-').next().and_then(|y| y.parse().ok()).unwrap_or(0);
+        let session_ref = SessionRef {
+            id: session.id.clone(),
+            kind: session.kind.to_string(),
+            season,
+            round: event.round,
+            event_name: event.name.clone(),
+            start: session.start.map(|t| t.timestamp().max(0) as u64),
+        };
+        let settings: Vec<(String, String)> =
+            source.settings.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let started = std::time::Instant::now();
+        let result = self.plugins.extract(&source.extractor, session_ref, settings).await;
+        let (outcome, ok) = match result {
+            Ok(candidates) if candidates.is_empty() => {
+                tracing::warn!(source = %source.id, extractor = %source.extractor, session = %session.id, "extractor found no streams");
+                ("empty", false)
+            }
+            Ok(candidates) => {
+                let now = Utc::now().timestamp();
+                let soonest_expiry = candidates.iter().filter_map(|c| c.expires_at).min();
+                let extraction = Extraction {
+                    source: source.id.clone(),
+                    extractor: source.extractor.clone(),
+                    session: session.id.clone(),
+                    extracted_at: now,
+                    candidates: candidates.into_iter().map(Into::into).collect(),
+                };
+                let ttl = candidate_ttl(source.poll, soonest_expiry, now);
+                Extractions::put(self.store.as_ref(), &extraction, ttl).await;
+                tracing::info!(
+                    source = %source.id, extractor = %source.extractor, session = %session.id,
+                    candidates = extraction.candidates.len(), ttl = ?ttl, took = ?started.elapsed(),
+                    "extracted"
+                );
+                ("ok", true)
+            }
+            Err(e) => {
+                tracing::warn!(
+                    source = %source.id, extractor = %source.extractor, session = %session.id,
+                    step = e.step, detail = %e.detail, "extraction failed"
+                );
+                (e.step, false)
+            }
+        };
+        let labels = ExtractLabels {
+            extractor: source.extractor.clone(),
+            source: source.id.clone(),
+            outcome: outcome.to_string(),
+        };
+        self.metrics.extractions.get_or_create(&labels).inc();
+        ok
+    }
+}
+
+/// How long an extraction stays in the store: three poll intervals, but never past the token
+/// expiry, and at least 30 s.
+pub fn candidate_ttl(poll: Duration, expires_at: Option<u64>, now: i64) -> Duration {
+    let mut ttl = poll.saturating_mul(3);
+    if let Some(expiry) = expires_at {
+        let left = Duration::from_secs((expiry as i64 - now).max(0) as u64);
+        ttl = ttl.min(left);
+    }
+    ttl.max(Duration::from_secs(30))
+}
+
+/// ±10 % of `d`, so many sources do not fire in lockstep.
+fn jitter(d: Duration) -> Duration {
+    let factor = 0.9 + rand::random::<f64>() * 0.2;
+    d.mul_f64(factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_respects_expiry_and_floor() {
+        let poll = Duration::from_secs(60);
+        assert_eq!(candidate_ttl(poll, None, 0), Duration::from_secs(180));
+        assert_eq!(candidate_ttl(poll, Some(100), 0), Duration::from_secs(100));
+        assert_eq!(candidate_ttl(poll, Some(10), 0), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn jitter_stays_within_ten_percent() {
+        for _ in 0..100 {
+            let j = jitter(Duration::from_secs(100)).as_secs_f64();
+            assert!((90.0..=110.0).contains(&j), "{j}");
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The HLS relay: `playlist` rewrites playlists (pure), `token` seals what a relay URL fetches,
+//! `upstream` fetches under the SSRF guard with single-flight sharing, and [`Relay`] ties them
+//! together for `/proxy`, `/relay` and `/live`.
+
+pub mod playlist;
+pub mod token;
+pub mod upstream;
+
+use std::sync::Arc;
+
+use url::Url;
+
+use playlist::UriKind;
+use token::{RelayKey, RelayTarget};
+use upstream::Upstream;
+
+/// How long relay URLs of segments, keys and maps stay valid.
+pub const MEDIA_TTL: i64 = 30 * 60;
+/// How long relay URLs of child playlists stay valid (a whole session and then some).
+pub const PLAYLIST_TTL: i64 = 8 * 3600;
+
+/// The relay: key + upstream client.
+pub struct Relay {
+    /// Seals and opens relay tokens.
+    pub key: RelayKey,
+    /// Fetches upstream.
+    pub upstream: Arc<Upstream>,
+}
+
+/// A relay token's kind letter.
+pub fn kind_letter(kind: UriKind) -> char {
+    match kind {
+        UriKind::Playlist => 'p',
+        UriKind::Segment => 's',
+        UriKind::Key => 'k',
+        UriKind::Map => 'm',
+        UriKind::Data => 'd',
+        UriKind::Steering => 'c',
+    }
+}
+
+/// The last path segment of `url`, reduced to a safe file name, so players and tools that look
+/// at extensions (`.ts`, `.m3u8`) see the upstream's.
+pub fn file_name(url: &Url) -> String {
+    let last = url.path_segments().and_then(|mut s| s.next_back()).unwrap_or_default();
+    let safe: String =
+        last.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')).take(64).collect();
+    if safe.is_empty() { "x".into() } else { safe }
+}
+
+impl Relay {
+    /// The relay URL (path-absolute, so it points at this host) for `url` fetched with `headers`.
+    pub fn url_for(&self, url: &Url, kind: UriKind, headers: &[(String, String)], now: i64) -> String {
+        let ttl = if kind == UriKind::Playlist { PLAYLIST_TTL } else { MEDIA_TTL };
+        let target = RelayTarget {
+            url: url.to_string(),
+            headers: headers.to_vec(),
+            kind: kind_letter(kind),
+            expires: now + ttl,
+        };
+        format!("/relay/{}/{}", self.key.seal(&target), file_name(url))
+    }
+
+    /// Rewrites a playlist so every URI goes through this relay with `headers`.
+    pub fn rewrite(
+        &self,
+        text: &str,
+        base: &Url,
+        headers: &[(String, String)],
+        now: i64,
+    ) -> Result<String, playlist::RewriteError> {
+        playlist::rewrite(text, base, |url, kind| self.url_for(url, kind, headers, now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_safe() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(file_name(&u("https://cdn.example/a/seg-12.ts?token=x")), "seg-12.ts");
+        assert_eq!(file_name(&u("https://cdn.example/a/")), "x");
+        assert_eq!(file_name(&u("https://cdn.example/%22evil%22.m3u8")), "22evil22.m3u8");
+    }
+}

@@ -1,0 +1,194 @@
+//! `ScheduleService`: holds the seasons in memory, answers from them at once, refreshes them from
+//! the sources in preference order (merging what each knows best), persists every successful
+//! refresh, and never lets a failed refresh replace good data.
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, RwLock},
+};
+
+use chrono::{DateTime, Datelike, Utc};
+
+use super::{
+    merge,
+    model::Season,
+    persist,
+    sources::{ScheduleSource, SourceError, jolpica_events, parse_jolpica_page, parse_openf1},
+};
+
+/// Where "now" comes from; tests inject a manual clock.
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Why a refresh failed (every source was tried).
+#[derive(Debug, thiserror::Error)]
+#[error("no schedule source could serve season {season}: {}", .failures.join("; "))]
+pub struct RefreshError {
+    /// The season.
+    pub season: i32,
+    /// One line per source.
+    pub failures: Vec<String>,
+}
+
+/// The seasons pitwall knows, and how to refresh them.
+pub struct ScheduleService {
+    sources: Vec<Box<dyn ScheduleSource>>,
+    seasons: RwLock<HashMap<i32, Arc<Season>>>,
+    data_dir: PathBuf,
+    clock: Arc<dyn Clock>,
+    default_season: Option<i32>,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl ScheduleService {
+    /// A service over `sources` (in preference order). `default_season: None` means the current year.
+    pub fn new(
+        sources: Vec<Box<dyn ScheduleSource>>,
+        data_dir: PathBuf,
+        clock: Arc<dyn Clock>,
+        default_season: Option<i32>,
+    ) -> Self {
+        ScheduleService {
+            sources,
+            seasons: RwLock::new(HashMap::new()),
+            data_dir,
+            clock,
+            default_season,
+            refreshing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The clock answers are computed with.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The season served when `/schedule` names none.
+    pub fn default_season(&self) -> i32 {
+        self.default_season.unwrap_or_else(|| self.now().year())
+    }
+
+    /// Loads persisted seasons, then the bundled snapshot for any season it covers that the disk
+    /// lacks. Returns how many seasons are now in memory. Does no network I/O.
+    pub fn load_local(&self) -> usize {
+        let mut seasons = self.write();
+        for season in persist::load_all(&self.data_dir) {
+            tracing::info!(season = season.season, source = %season.source, fetched_at = %season.fetched_at, "schedule loaded from disk");
+            seasons.insert(season.season, Arc::new(season));
+        }
+        let snapshot = bundled_snapshot();
+        if let std::collections::hash_map::Entry::Vacant(slot) = seasons.entry(snapshot.season) {
+            tracing::info!(season = snapshot.season, "schedule loaded from the bundled snapshot");
+            slot.insert(Arc::new(snapshot));
+        }
+        seasons.len()
+    }
+
+    /// The season if it is in memory.
+    pub fn get(&self, season: i32) -> Option<Arc<Season>> {
+        self.read().get(&season).cloned()
+    }
+
+    /// The season from memory, or fetched now if pitwall has never seen it.
+    pub async fn get_or_fetch(&self, season: i32) -> Result<Arc<Season>, RefreshError> {
+        if let Some(s) = self.get(season) {
+            return Ok(s);
+        }
+        self.refresh(season).await
+    }
+
+    /// Fetches `season` from every source, merges, persists and swaps it in. On failure the
+    /// season in memory (if any) stays as it was.
+    pub async fn refresh(&self, season: i32) -> Result<Arc<Season>, RefreshError> {
+        let _one_at_a_time = self.refreshing.lock().await;
+        let results = futures_util::future::join_all(self.sources.iter().map(|s| s.fetch(season))).await;
+        let mut failures = Vec::new();
+        let mut found: Vec<(&'static str, Vec<super::model::Event>)> = Vec::new();
+        for (source, result) in self.sources.iter().zip(results) {
+            match result {
+                Ok(events) if events.is_empty() => {
+                    tracing::warn!(
+                        source = source.name(),
+                        season,
+                        "schedule source knows nothing of this season"
+                    );
+                    failures.push(format!("{}: no events for {season}", source.name()));
+                }
+                Ok(events) => found.push((source.name(), events)),
+                Err(e) => {
+                    log_failure(source.name(), season, &e);
+                    failures.push(format!("{}: {e}", source.name()));
+                }
+            }
+        }
+        let Some(((primary_name, mut events), others)) = found.split_first_mut().map(|(p, o)| (p.clone(), o))
+        else {
+            return Err(RefreshError { season, failures });
+        };
+        for (name, other) in others.iter() {
+            merge::enrich(&mut events, other, name);
+        }
+        let fresh =
+            Arc::new(Season { season, source: primary_name.to_string(), fetched_at: self.now(), events });
+        if let Err(e) = persist::save(&self.data_dir, &fresh) {
+            tracing::error!(season, error = %e, dir = %self.data_dir.display(), "cannot persist the schedule; serving it from memory");
+        }
+        self.write().insert(season, fresh.clone());
+        tracing::info!(season, source = primary_name, events = fresh.events.len(), "schedule refreshed");
+        Ok(fresh)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<i32, Arc<Season>>> {
+        self.seasons.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<i32, Arc<Season>>> {
+        self.seasons.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn log_failure(source: &str, season: i32, e: &SourceError) {
+    tracing::warn!(source, season, error = %e, "schedule source failed; keeping the data we have");
+}
+
+/// The 2026 season as bundled in the binary (jolpica + OpenF1 fixtures, merged), so a first start
+/// without network still has a calendar. Its `fetched_at` is the fixtures' date, so it is
+/// refreshed as soon as a source answers.
+pub fn bundled_snapshot() -> Season {
+    const JOLPICA: &str = include_str!("../../../testbed/fixtures/jolpica-2026.json");
+    const OPENF1: &str = include_str!("../../../testbed/fixtures/openf1-sessions-2026.json");
+    let races = parse_jolpica_page(JOLPICA).expect("bundled jolpica snapshot parses").races;
+    let mut events = jolpica_events(2026, races).expect("bundled jolpica snapshot is valid");
+    let openf1 = parse_openf1(2026, OPENF1).expect("bundled OpenF1 snapshot parses");
+    merge::enrich(&mut events, &openf1, "openf1");
+    Season {
+        season: 2026,
+        source: "snapshot".into(),
+        fetched_at: "2026-11-24T00:00:00Z".parse().expect("valid instant"),
+        events,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_is_the_2026_season() {
+        let s = bundled_snapshot();
+        assert_eq!(s.events.len(), 23);
+        assert_eq!(s.source, "snapshot");
+    }
+}

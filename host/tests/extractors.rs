@@ -1,0 +1,275 @@
+//! The extractor platform end to end: guest components built from source (`direct` and the
+//! hostile `abuse-guest`), the sandbox's limits (each abuse fails its own call only, with a clear
+//! error), hot reload through a running pitwall, and `/extractors`.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+
+use pitwall::{
+    extract::{ExtractorEngine, Limits, PluginRegistry, bindings::SessionRef},
+    net::UpstreamGuard,
+};
+use serde_json::Value;
+
+/// Builds a guest crate for `wasm32-wasip2` (a no-op when up to date) and returns its component.
+fn guest(package: &str) -> PathBuf {
+    static BUILD: OnceLock<()> = OnceLock::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    BUILD.get_or_init(|| {
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(&root)
+            .args(["build", "--release", "--target", "wasm32-wasip2", "-p", "direct", "-p", "abuse-guest"])
+            .status()
+            .expect("run cargo");
+        assert!(status.success(), "building the guest components failed");
+    });
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    target.join("wasm32-wasip2/release").join(format!("{}.wasm", package.replace('-', "_")))
+}
+
+fn session() -> SessionRef {
+    SessionRef {
+        id: "9999-01-race".into(),
+        kind: "race".into(),
+        season: 9999,
+        round: 1,
+        event_name: "Test Grand Prix".into(),
+        start: None,
+    }
+}
+
+fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// A loopback server whose `/huge` streams 1 GiB (lazily) and whose `/cookie` needs a cookie it set.
+async fn upstream() -> String {
+    use axum::{Router, body::Body, http::header, response::IntoResponse, routing::get};
+    let huge = || async {
+        let chunk = bytes::Bytes::from(vec![b'x'; 1 << 16]);
+        let stream =
+            futures_util::stream::iter((0..16_384).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+        Body::from_stream(stream)
+    };
+    let app = Router::new()
+        .route("/huge", get(huge))
+        .route("/small", get(|| async { ([(header::SET_COOKIE, "s=1")], "hello").into_response() }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_abuse_fails_only_its_own_call() {
+    let upstream = upstream().await;
+    let port = upstream.rsplit(':').next().unwrap();
+    let guard = UpstreamGuard::new(&[format!("127.0.0.1:{port}")]);
+    let limits = Limits {
+        call_timeout: Duration::from_secs(2),
+        memory_bytes: 32 << 20,
+        fetch_body_bytes: 1 << 20,
+        fetch_timeout: Duration::from_secs(5),
+        fetch_requests: 8,
+        concurrent_calls: 4,
+    };
+    let engine = ExtractorEngine::new(limits, &guard, None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(guest("abuse-guest"), dir.path().join("abuse.wasm")).unwrap();
+    let registry = Arc::new(PluginRegistry::new(engine, dir.path().to_path_buf()));
+    registry.poll().await;
+    registry.poll().await;
+    assert_eq!(registry.ids(), ["abuse"]);
+
+    let call = |mode: &'static str, url: Option<String>| {
+        let registry = registry.clone();
+        async move {
+            let mut pairs = vec![("mode".to_string(), mode.to_string())];
+            if let Some(url) = url {
+                pairs.push(("url".into(), url));
+            }
+            registry.extract("abuse", session(), pairs).await
+        }
+    };
+
+    let ok = call("ok", None).await.unwrap();
+    assert_eq!(ok[0].url, "https://cdn.example/9999-01-race.m3u8");
+
+    let panic = call("panic", None).await.unwrap_err();
+    assert_eq!(panic.step, "trap");
+    assert!(panic.detail.contains("panicked"), "{panic}");
+
+    let spin = call("loop", None).await.unwrap_err();
+    assert_eq!(spin.step, "trap");
+    assert!(spin.detail.contains("deadline"), "{spin}");
+
+    let bomb = call("bomb", None).await.unwrap_err();
+    assert_eq!(bomb.step, "trap");
+    assert_eq!(bomb.detail, "memory limit exceeded");
+
+    let huge = call("fetch", Some(format!("{upstream}/huge"))).await.unwrap_err();
+    assert_eq!(huge.step, "request");
+    assert!(huge.detail.contains("TooLarge"), "{huge}");
+
+    let small = call("fetch", Some(format!("{upstream}/small"))).await.unwrap();
+    assert_eq!(small[0].label, "5 bytes, status 200");
+
+    let undeclared = call("host", None).await.unwrap_err();
+    assert_eq!(undeclared.step, "request");
+    assert!(undeclared.detail.contains("HostNotAllowed"), "{undeclared}");
+
+    // 127.0.0.1 is allowed upstream on the test server's port only; localhost not at all.
+    for (url, why) in [("http://127.0.0.1:1/", "another port"), ("http://localhost:9/", "loopback")] {
+        let blocked = call("fetch", Some(url.to_string())).await.unwrap_err();
+        assert_eq!(blocked.step, "request");
+        assert!(blocked.detail.contains("AddressBlocked") && blocked.detail.contains(why), "{blocked}");
+    }
+
+    // Everything failed in isolation: the plugin still serves, concurrently too.
+    let calls: Vec<_> = (0..8).map(|_| tokio::spawn(call("ok", None))).collect();
+    for c in calls {
+        assert!(c.await.unwrap().is_ok());
+    }
+    let entry = registry.entries().into_iter().find(|e| e.id == "abuse").unwrap();
+    assert_eq!(entry.status, "loaded");
+    assert_eq!((entry.calls, entry.failures), (17, 7));
+}
+
+/// A copy of `wasm` with a custom section appended: same plugin, new sha256 (a "new version").
+fn with_custom_section(wasm: &[u8], tag: &str) -> Vec<u8> {
+    let name = b"pitwall-test";
+    let mut payload = vec![name.len() as u8];
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(tag.as_bytes());
+    let mut out = wasm.to_vec();
+    out.push(0); // custom section id
+    let mut len = payload.len();
+    loop {
+        let byte = (len & 0x7f) as u8;
+        len >>= 7;
+        if len == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    }
+    out.extend_from_slice(&payload);
+    out
+}
+
+async fn extractors(url: &str) -> Vec<Value> {
+    reqwest::get(format!("{url}/extractors")).await.unwrap().json().await.unwrap()
+}
+
+/// Polls `/extractors` until `check` holds (bounded: 20 s).
+async fn wait_for(url: &str, what: &str, check: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    for _ in 0..200 {
+        let list = extractors(url).await;
+        if check(&list) {
+            return list;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}: {:#?}", extractors(url).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hot_reload_through_a_running_pitwall() {
+    let direct = std::fs::read(guest("direct")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    let mut config = pitwall::Config::for_tests(&tmp.path().join("data"));
+    config.flags.plugins_dir = plugins.clone();
+    config.flags.drain_timeout = Duration::from_secs(1);
+    config.file.extractors.poll = Duration::from_millis(100);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(pitwall::run(config, listener, async {
+        let _ = stopped.await;
+    }));
+
+    assert!(extractors(&url).await.is_empty());
+    // Written in two steps, like a slow copy onto NFS: the half file must never be loaded.
+    let half = &direct[..direct.len() / 2];
+    std::fs::write(plugins.join("direct.wasm"), half).unwrap();
+    std::fs::write(plugins.join(".nfs000123"), b"junk").unwrap();
+    std::fs::write(plugins.join("direct.wasm"), &direct).unwrap();
+    let list = wait_for(&url, "direct to load", |l| {
+        l.iter().any(|e| e["id"] == "direct" && e["status"] == "loaded")
+    })
+    .await;
+    assert_eq!(list.len(), 1, "{list:#?}");
+    let first = list[0].clone();
+    assert_eq!(first["name"], "Direct URL");
+    assert_eq!(first["api"], "0.1.0");
+    assert_eq!(first["file"], "direct.wasm");
+    assert_eq!(first["error"], Value::Null);
+
+    // A new version replaces the old one.
+    std::fs::write(plugins.join("direct.wasm"), with_custom_section(&direct, "v2")).unwrap();
+    let list = wait_for(&url, "the new version", |l| {
+        l.iter().any(|e| e["id"] == "direct" && e["sha256"] != first["sha256"])
+    })
+    .await;
+    let second = list[0].clone();
+
+    // A broken replacement: the good version keeps serving and the entry names the rejection.
+    std::fs::write(plugins.join("direct.wasm"), b"\0asm this is not a component").unwrap();
+    let list = wait_for(&url, "the rejection", |l| l.iter().any(|e| e["error"] != Value::Null)).await;
+    assert_eq!(list[0]["status"], "loaded");
+    assert_eq!(list[0]["sha256"], second["sha256"]);
+    assert!(list[0]["error"].as_str().unwrap().contains("direct.wasm"), "{list:#?}");
+
+    // A broken file of its own is listed as failed.
+    std::fs::write(plugins.join("broken.wasm"), b"garbage").unwrap();
+    let list = wait_for(&url, "broken.wasm to fail", |l| l.iter().any(|e| e["file"] == "broken.wasm")).await;
+    let broken = list.iter().find(|e| e["file"] == "broken.wasm").unwrap();
+    assert_eq!(broken["status"], "failed");
+    assert!(broken["error"].as_str().unwrap().contains("not a valid extractor component"), "{broken}");
+
+    // Removal unloads.
+    std::fs::remove_file(plugins.join("direct.wasm")).unwrap();
+    std::fs::remove_file(plugins.join("broken.wasm")).unwrap();
+    wait_for(&url, "unload", |l| l.is_empty()).await;
+
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replacing_a_plugin_never_fails_a_call() {
+    let direct = std::fs::read(guest("direct")).unwrap();
+    let engine = ExtractorEngine::new(Limits::default(), &UpstreamGuard::default(), None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("direct.wasm"), &direct).unwrap();
+    let registry = Arc::new(PluginRegistry::new(engine, dir.path().to_path_buf()));
+    registry.poll().await;
+    registry.poll().await;
+    let caller = {
+        let registry = registry.clone();
+        tokio::spawn(async move {
+            let mut ok = 0;
+            for _ in 0..300 {
+                let result = registry
+                    .extract("direct", session(), settings(&[("url", "https://cdn.example/a.m3u8")]))
+                    .await;
+                assert!(result.is_ok(), "{result:?}");
+                ok += 1;
+            }
+            ok
+        })
+    };
+    for round in 0..5 {
+        std::fs::write(dir.path().join("direct.wasm"), with_custom_section(&direct, &round.to_string()))
+            .unwrap();
+        registry.poll().await;
+        registry.poll().await;
+    }
+    assert_eq!(caller.await.unwrap(), 300);
+}

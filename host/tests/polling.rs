@@ -1,0 +1,203 @@
+//! Source polling against the testbed's live season 9999: extractions land in the store within a
+//! poll interval, failures are counted by step, and with a shared Redis only one replica polls.
+
+use std::{path::Path, process::Command, time::Duration};
+
+use pitwall::{Config, config::SeasonSetting, config::SourceConfig};
+use pitwall_testbed::{Testbed, TestbedConfig};
+use tokio::sync::oneshot;
+
+fn guest(package: &str) -> std::path::PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(&root)
+        .args(["build", "--release", "--target", "wasm32-wasip2", "-p", package])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), std::path::PathBuf::from);
+    target.join("wasm32-wasip2/release").join(format!("{}.wasm", package.replace('-', "_")))
+}
+
+struct Server {
+    url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    async fn start(config: Config) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            pitwall::run(config, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Server { url, stop: Some(stop), task }
+    }
+
+    async fn metrics(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.url)).await.unwrap().text().await.unwrap()
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.await.unwrap();
+    }
+}
+
+fn source(id: &str, extractor: &str, settings: &[(&str, &str)]) -> SourceConfig {
+    SourceConfig {
+        id: id.into(),
+        extractor: extractor.into(),
+        label: id.into(),
+        sessions: Vec::new(),
+        poll: Duration::from_secs(1),
+        settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    }
+}
+
+fn config(testbed: &Testbed, root: &Path, plugins: &Path) -> Config {
+    let mut config = Config::for_tests(&root.join("data"));
+    config.flags.allow_upstream = vec!["127.0.0.1".into()];
+    config.flags.plugins_dir = plugins.to_path_buf();
+    config.flags.drain_timeout = Duration::from_secs(1);
+    config.file.extractors.poll = Duration::from_millis(200);
+    let s = &mut config.file.schedule;
+    s.jolpica_url = format!("{}/jolpica/ergast/f1", testbed.url());
+    s.openf1_url = format!("{}/openf1/v1", testbed.url());
+    s.season = SeasonSetting::Year(9999);
+    config.file.source = vec![
+        source("direct-main", "direct", &[("url", "https://cdn.example/main.m3u8")]),
+        source("direct-bad", "direct", &[]),
+        source("ghost", "no-such-extractor", &[]),
+    ];
+    config
+}
+
+/// The counter line for `source` and `outcome`, or 0.
+fn count(metrics: &str, source: &str, outcome: &str) -> u64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("pitwall_extractions_total{"))
+        .filter(|l| {
+            l.contains(&format!("source=\"{source}\"")) && l.contains(&format!("outcome=\"{outcome}\""))
+        })
+        .filter_map(|l| l.rsplit(" ").next()?.parse::<u64>().ok())
+        .sum()
+}
+
+async fn wait_for_count(server: &Server, source: &str, outcome: &str) -> u64 {
+    // Bounded: 30 s covers a cold start (schedule fetch, plugin compile) on a loaded 2-core machine.
+    for _ in 0..300 {
+        let n = count(&server.metrics().await, source, outcome);
+        if n > 0 {
+            return n;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no {outcome} extraction for {source}: {}", server.metrics().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_session_is_polled_and_failures_are_counted_by_step() {
+    let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(guest("direct"), plugins.join("direct.wasm")).unwrap();
+    let server = Server::start(config(&testbed, tmp.path(), &plugins)).await;
+    assert!(wait_for_count(&server, "direct-main", "ok").await >= 1);
+    assert!(wait_for_count(&server, "direct-bad", "other").await >= 1, "bad settings fail at step other");
+    assert!(wait_for_count(&server, "ghost", "other").await >= 1, "an unknown extractor fails clearly");
+    server.stop().await;
+    testbed.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_shared_redis_only_one_replica_polls_and_entries_expire() {
+    let redis = test_redis();
+    let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(guest("direct"), plugins.join("direct.wasm")).unwrap();
+    let mut replicas = Vec::new();
+    for n in 0..2 {
+        let mut config = config(&testbed, &tmp.path().join(format!("r{n}")), &plugins);
+        config.flags.redis_url = Some(redis.url.clone());
+        config.file.source.truncate(1);
+        replicas.push(Server::start(config).await);
+    }
+    // Bounded (30 s): wait until some replica has polled a few times.
+    let mut totals = (0, 0);
+    for _ in 0..300 {
+        totals = (
+            count(&replicas[0].metrics().await, "direct-main", "ok"),
+            count(&replicas[1].metrics().await, "direct-main", "ok"),
+        );
+        if totals.0 + totals.1 >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(totals.0 + totals.1 >= 3, "{totals:?}");
+    assert!(totals.0 == 0 || totals.1 == 0, "both replicas polled: {totals:?}");
+
+    let client = redis::Client::open(redis.url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> =
+        redis::cmd("KEYS").arg("pitwall:cand:9999-*:direct-main").query_async(&mut conn).await.unwrap();
+    assert!(!keys.is_empty(), "extraction stored in Redis");
+    for key in keys {
+        let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(&mut conn).await.unwrap();
+        assert!(ttl > 0, "{key} has TTL {ttl}");
+    }
+    for r in replicas {
+        r.stop().await;
+    }
+    testbed.shutdown().await;
+}
+
+struct TestRedis {
+    url: String,
+    child: Option<std::process::Child>,
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `PITWALL_TEST_REDIS_URL` (set by `cargo xtask ci`) or a throwaway `redis-server` on loopback.
+fn test_redis() -> TestRedis {
+    if let Ok(url) = std::env::var("PITWALL_TEST_REDIS_URL") {
+        // Each test run gets its own database contents: flush what an earlier test left.
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let mut conn = client.get_connection().unwrap();
+        let _: () = redis::cmd("FLUSHDB").query(&mut conn).unwrap();
+        return TestRedis { url, child: None };
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new("redis-server")
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server must be installed or PITWALL_TEST_REDIS_URL set");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    TestRedis { url: format!("redis://127.0.0.1:{port}"), child: Some(child) }
+}
