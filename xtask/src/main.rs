@@ -163,25 +163,23 @@ fn ci() -> Result {
     Ok(())
 }
 
-/// Starts the testbed and pitwall, then runs the Playwright suite against them.
+/// Starts `pitwall --demo` (which runs the testbed in-process) with the built plugins, then runs
+/// the Playwright suite against both.
 fn browser_tests(root: &Path, profile: Profile) -> Result {
     let bin = root.join("target").join(profile.dir());
-    let testbed = Service::start(
-        "pitwall-testbed",
-        Command::new(bin.join("pitwall-testbed")).args(["--listen", "127.0.0.1:0"]),
-    )?;
     let data = root.join("target/e2e-data");
     let _ = std::fs::remove_dir_all(&data);
-    let pitwall = Service::start(
+    let (pitwall, found) = Service::start_announcing(
         "pitwall",
         Command::new(bin.join("pitwall"))
             .current_dir(root)
-            .args(["--listen", "127.0.0.1:0", "--web-dir", "frontend/build"])
+            .args(["--demo", "--listen", "127.0.0.1:0", "--web-dir", "frontend/build"])
             .arg("--data-dir")
             .arg(&data)
             .args(["--plugins-dir", "target/plugins"]),
+        &["testbed on "],
     )?;
-    run(npm(&["run", "e2e"]).env("PITWALL_URL", pitwall.url()).env("TESTBED_URL", testbed.url()))
+    run(npm(&["run", "e2e"]).env("PITWALL_URL", pitwall.url()).env("TESTBED_URL", &found[0]))
 }
 
 /// Runs one named step, printing its start and duration.

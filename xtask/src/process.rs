@@ -33,6 +33,12 @@ pub struct Service {
 impl Service {
     /// Spawns `cmd` and waits for its `listening on http://ADDR` line on stdout.
     pub fn start(name: &str, cmd: &mut Command) -> Result<Service> {
+        Self::start_announcing(name, cmd, &[]).map(|(service, _)| service)
+    }
+
+    /// Like [`Service::start`], also waiting for one line starting with each of `extra`
+    /// (e.g. `testbed on `); returns what followed each prefix.
+    pub fn start_announcing(name: &str, cmd: &mut Command, extra: &[&str]) -> Result<(Service, Vec<String>)> {
         let mut child = cmd
             .stdout(Stdio::piped())
             .stdin(Stdio::null())
@@ -41,25 +47,31 @@ impl Service {
         let stdout = child.stdout.take().expect("stdout is piped");
         let (tx, rx) = mpsc::channel();
         let prefix = name.to_string();
+        let mut wanted: Vec<String> =
+            std::iter::once("listening on ".to_string()).chain(extra.iter().map(|s| s.to_string())).collect();
         thread::spawn(move || {
-            let mut announced = false;
             for line in BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
-                if !announced && let Some(url) = line.strip_prefix("listening on ") {
-                    announced = true;
-                    let _ = tx.send(url.trim().to_string());
+                if let Some(i) = wanted.iter().position(|w| line.starts_with(w.as_str())) {
+                    let value = line[wanted[i].len()..].trim().to_string();
+                    let _ = tx.send((wanted.remove(i), value));
                 }
                 eprintln!("[{prefix}] {line}");
             }
         });
         let mut service = Service { name: name.to_string(), child, url: String::new() };
-        match rx.recv_timeout(START_TIMEOUT) {
-            Ok(url) => {
-                eprintln!("  {name} on {url}");
-                service.url = url;
-                Ok(service)
+        let mut found = vec![String::new(); extra.len()];
+        for _ in 0..=extra.len() {
+            let (key, value) = rx
+                .recv_timeout(START_TIMEOUT)
+                .map_err(|_| format!("{name} did not announce its addresses within {START_TIMEOUT:?}"))?;
+            if key == "listening on " {
+                service.url = value;
+            } else if let Some(i) = extra.iter().position(|e| *e == key) {
+                found[i] = value;
             }
-            Err(_) => Err(format!("{name} did not print `listening on …` within {START_TIMEOUT:?}")),
         }
+        eprintln!("  {name} on {}", service.url);
+        Ok((service, found))
     }
 
     /// Starts a throwaway `redis-server` on a free loopback port (no persistence).

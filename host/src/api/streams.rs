@@ -50,16 +50,17 @@ fn time(t: Option<i64>) -> Value {
 /// The public view of one stream.
 fn render(state: &AppState, h: &StreamHealth) -> Value {
     let site = state.plugins.get(&h.extractor).map(|p| p.prepared.info.name.clone());
-    let label = state.config.file.source.iter().find(|s| s.id == h.source).map_or(h.label.clone(), |s| {
-        if s.label.is_empty() || s.label == h.label {
-            h.label.clone()
-        } else {
-            format!("{} · {}", s.label, h.label)
-        }
-    });
+    // The operator's source label names the stream; the extractor's label stays as `candidate`.
+    let label = state
+        .config
+        .file
+        .source
+        .iter()
+        .find(|s| s.id == h.source && !s.label.is_empty())
+        .map_or(h.label.clone(), |s| s.label.clone());
     let best = h.variants.iter().max_by_key(|v| v.bandwidth.unwrap_or(0));
     let mut v = json!({
-        "id": h.id, "source": h.source, "extractor": h.extractor, "site": site, "label": label,
+        "id": h.id, "source": h.source, "extractor": h.extractor, "site": site, "label": label, "candidate": h.label,
         "status": h.status, "last_checked": time(h.last_checked), "last_live": time(h.last_live),
         "latency_ms": h.latency_ms, "bandwidth": best.and_then(|b| b.bandwidth),
         "resolution": best.and_then(|b| b.resolution.clone()),
@@ -75,7 +76,7 @@ fn render(state: &AppState, h: &StreamHealth) -> Value {
             "refresh_error": Value::Null,
         },
     });
-    if h.status != Status::Live {
+    if h.error.is_some() || h.status != Status::Live {
         v["error"] = json!(h.error);
     }
     v
@@ -115,16 +116,7 @@ pub async fn list(
     if !query.all.unwrap_or(false) {
         streams.retain(|s| s.verified(now, interval));
     }
-    let rendered: Vec<Value> = streams
-        .iter()
-        .map(|h| {
-            let mut v = render(&state, h);
-            if h.status == Status::Live && !h.verified(now, interval) {
-                v["status"] = json!("unchecked");
-            }
-            v
-        })
-        .collect();
+    let rendered: Vec<Value> = streams.iter().map(|h| render(&state, h)).collect();
     let checked_at = streams.iter().filter_map(|s| s.last_checked).max();
     Ok(Json(json!({ "session": session, "checked_at": time(checked_at), "streams": rendered })))
 }
