@@ -69,7 +69,7 @@ async fn dead_streams_drop_out_and_come_back() {
             extractor: "demo-site".into(),
             label: format!("Feed {feed}"),
             sessions: Vec::new(),
-            poll: Duration::from_secs(30),
+            poll: Duration::from_secs(2),
             settings: [("page".to_string(), format!("{}/demo-tv/watch/{feed}", testbed.url()))].into(),
         })
         .collect();
@@ -137,6 +137,24 @@ async fn dead_streams_drop_out_and_come_back() {
 
     fault("ok").await;
     wait_for(&streams_url, "main to come back", |v| ids(v).len() == 2).await;
+
+    // A failing refresh is reported on its streams, which keep serving the last good upstream.
+    let site_fault = json!({"site": "demo-tv", "mode": "no-url"});
+    let control = format!("{}/_control/fault", testbed.url());
+    assert!(
+        reqwest::Client::new().post(&control).json(&site_fault).send().await.unwrap().status().is_success()
+    );
+    let failing = wait_for(&streams_url, "refresh errors", |v| {
+        v["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["token"]["refresh_error"]["step"] == "url-extraction")
+    })
+    .await;
+    assert_eq!(ids(&failing).len(), 2, "streams stay live while their refresh fails");
+    let site_ok = json!({"site": "demo-tv", "mode": "ok"});
+    assert!(reqwest::Client::new().post(&control).json(&site_ok).send().await.unwrap().status().is_success());
 
     let missing = reqwest::get(format!("{url}/streams")).await.unwrap();
     assert_eq!(missing.status(), 400);

@@ -24,7 +24,10 @@ use crate::{
         probe::variant_labels,
         stream_id,
     },
-    jobs::health::{load, load_all},
+    jobs::{
+        health::{load, load_all},
+        poll::{RefreshError, refresh_key},
+    },
     relay::playlist::{self, UriKind},
     schedule::model::utc,
     store::{Candidate, Extractions},
@@ -48,7 +51,7 @@ fn time(t: Option<i64>) -> Value {
 }
 
 /// The public view of one stream.
-fn render(state: &AppState, h: &StreamHealth) -> Value {
+fn render(state: &AppState, h: &StreamHealth, refresh_error: Option<&RefreshError>) -> Value {
     let site = state.plugins.get(&h.extractor).map(|p| p.prepared.info.name.clone());
     // The operator's source label names the stream; the extractor's label stays as `candidate`.
     let label = state
@@ -73,7 +76,7 @@ fn render(state: &AppState, h: &StreamHealth) -> Value {
         "token": {
             "expires_at": h.token_expires_at.map_or(Value::Null, |t| time(Some(t as i64))),
             "last_refresh": time(h.last_refresh),
-            "refresh_error": Value::Null,
+            "refresh_error": refresh_error.map_or(Value::Null, |e| json!({"step": e.step, "message": e.message, "at": time(Some(e.at))})),
         },
     });
     if h.error.is_some() || h.status != Status::Live {
@@ -116,7 +119,23 @@ pub async fn list(
     if !query.all.unwrap_or(false) {
         streams.retain(|s| s.verified(now, interval));
     }
-    let rendered: Vec<Value> = streams.iter().map(|h| render(&state, h)).collect();
+    let refresh_errors: Vec<(String, RefreshError)> = store
+        .scan(&format!("refresh:{session}:"))
+        .await
+        .into_iter()
+        .filter_map(|(key, bytes)| {
+            Some((
+                key.rsplit(':').next()?.to_string(),
+                serde_json::from_slice::<Option<RefreshError>>(&bytes).ok()??,
+            ))
+        })
+        .collect();
+    let rendered: Vec<Value> = streams
+        .iter()
+        .map(|h| {
+            render(&state, h, refresh_errors.iter().find(|(source, _)| *source == h.source).map(|(_, e)| e))
+        })
+        .collect();
     let checked_at = streams.iter().filter_map(|s| s.last_checked).max();
     Ok(Json(json!({ "session": session, "checked_at": time(checked_at), "streams": rendered })))
 }
@@ -135,7 +154,12 @@ pub async fn one(
         }
         return Ok(Json(json!({ "url": format!("/live/{id}/{label}.m3u8") })));
     }
-    Ok(Json(render(&state, &health)))
+    let refresh_error = state
+        .store
+        .get(&refresh_key(&health.session, &health.source))
+        .await
+        .and_then(|bytes| serde_json::from_slice::<Option<RefreshError>>(&bytes).ok().flatten());
+    Ok(Json(render(&state, &health, refresh_error.as_ref())))
 }
 
 /// The stream's current candidate (freshest extraction of its source with its label).

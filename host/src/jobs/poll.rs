@@ -84,22 +84,25 @@ impl Poller {
         let limit = Arc::new(Semaphore::new(CONCURRENCY));
         let mut due: HashMap<(String, String), Due> = HashMap::new();
         let mut running: HashSet<(String, String)> = HashSet::new();
-        let mut tasks: JoinSet<((String, String), bool)> = JoinSet::new();
+        let mut tasks: JoinSet<((String, String), Outcome)> = JoinSet::new();
         let mut leader = false;
         let backoff = Backoff { first: Duration::from_secs(15), max: Duration::from_secs(10 * 60) };
         loop {
             while let Some(done) = tasks.try_join_next() {
-                let Ok((key, ok)) = done else { continue };
+                let Ok((key, outcome)) = done else { continue };
                 running.remove(&key);
                 let poll =
                     self.sources.iter().find(|s| s.id == key.0).map_or(Duration::from_secs(60), |s| s.poll);
                 let entry = due.entry(key).or_default();
-                let wait = if ok {
-                    entry.failures = 0;
-                    jitter(poll)
-                } else {
-                    entry.failures += 1;
-                    jitter(poll.max(backoff.delay(entry.failures)))
+                let wait = match outcome {
+                    Outcome::Extracted { expires_at } => {
+                        entry.failures = 0;
+                        next_poll(poll, expires_at, Utc::now().timestamp())
+                    }
+                    Outcome::Failed => {
+                        entry.failures += 1;
+                        jitter(poll.max(backoff.delay(entry.failures)))
+                    }
                 };
                 entry.next = Some(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
             }
@@ -126,7 +129,7 @@ impl Poller {
         self: &Arc<Self>,
         due: &mut HashMap<(String, String), Due>,
         running: &mut HashSet<(String, String)>,
-        tasks: &mut JoinSet<((String, String), bool)>,
+        tasks: &mut JoinSet<((String, String), Outcome)>,
         limit: &Arc<Semaphore>,
     ) {
         let now = self.schedule.now();
@@ -157,15 +160,15 @@ impl Poller {
                     (self.clone(), source.clone(), event.clone(), session.clone(), limit.clone());
                 tasks.spawn(async move {
                     let _permit = limit.acquire_owned().await;
-                    let ok = this.extract_once(&source, &event, &session).await;
-                    (key, ok)
+                    let outcome = this.extract_once(&source, &event, &session).await;
+                    (key, outcome)
                 });
             }
         }
     }
 
     /// Extracts one source for one session, stores the result, logs and counts it.
-    pub async fn extract_once(&self, source: &SourceConfig, event: &Event, session: &Session) -> bool {
+    pub async fn extract_once(&self, source: &SourceConfig, event: &Event, session: &Session) -> Outcome {
         let season = session.id.split('-').next().and_then(|y| y.parse().ok()).unwrap_or(0);
         let session_ref = SessionRef {
             id: session.id.clone(),
@@ -179,10 +182,19 @@ impl Poller {
             source.settings.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let started = std::time::Instant::now();
         let result = self.plugins.extract(&source.extractor, session_ref, settings).await;
-        let (outcome, ok) = match result {
+        let refresh_key = refresh_key(&session.id, &source.id);
+        let (label, outcome) = match result {
             Ok(candidates) if candidates.is_empty() => {
                 tracing::warn!(source = %source.id, extractor = %source.extractor, session = %session.id, "extractor found no streams");
-                ("empty", false)
+                let error = RefreshError {
+                    step: "url-extraction".into(),
+                    message: "the extractor found no streams".into(),
+                    at: Utc::now().timestamp(),
+                };
+                self.store
+                    .put(&refresh_key, serde_json::to_vec(&error).unwrap_or_default(), REFRESH_ERROR_TTL)
+                    .await;
+                ("empty", Outcome::Failed)
             }
             Ok(candidates) => {
                 let now = Utc::now().timestamp();
@@ -201,24 +213,77 @@ impl Poller {
                     candidates = extraction.candidates.len(), ttl = ?ttl, took = ?started.elapsed(),
                     "extracted"
                 );
-                ("ok", true)
+                self.store.put(&refresh_key, b"null".to_vec(), REFRESH_ERROR_TTL).await;
+                ("ok", Outcome::Extracted { expires_at: soonest_expiry })
             }
             Err(e) => {
                 tracing::warn!(
                     source = %source.id, extractor = %source.extractor, session = %session.id,
                     step = e.step, detail = %e.detail, "extraction failed"
                 );
-                (e.step, false)
+                let error = RefreshError {
+                    step: e.step.into(),
+                    message: e.detail.clone(),
+                    at: Utc::now().timestamp(),
+                };
+                self.store
+                    .put(&refresh_key, serde_json::to_vec(&error).unwrap_or_default(), REFRESH_ERROR_TTL)
+                    .await;
+                (e.step, Outcome::Failed)
             }
         };
         let labels = ExtractLabels {
             extractor: source.extractor.clone(),
             source: source.id.clone(),
-            outcome: outcome.to_string(),
+            outcome: label.to_string(),
         };
         self.metrics.extractions.get_or_create(&labels).inc();
-        ok
+        outcome
     }
+}
+
+/// What one extraction attempt came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Candidates stored; the soonest token expiry, if known.
+    Extracted {
+        /// Unix seconds.
+        expires_at: Option<u64>,
+    },
+    /// Nothing stored (the previous extraction keeps serving until its TTL).
+    Failed,
+}
+
+/// The last refresh failure of a source for a session, shown as `token.refresh_error`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RefreshError {
+    /// Failed step.
+    pub step: String,
+    /// Detail.
+    pub message: String,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+/// How long a refresh outcome is remembered.
+const REFRESH_ERROR_TTL: Duration = Duration::from_secs(3600);
+/// Re-extract this long before a token expires, so players never hold an expired URL.
+const REFRESH_MARGIN: i64 = 30;
+
+/// Store key of a source's last refresh outcome for a session.
+pub fn refresh_key(session: &str, source: &str) -> String {
+    format!("refresh:{session}:{source}")
+}
+
+/// When to extract again: the poll interval (with jitter), or earlier so the new token arrives
+/// `REFRESH_MARGIN` seconds before the current one expires; never sooner than 5 s.
+pub fn next_poll(poll: Duration, expires_at: Option<u64>, now: i64) -> Duration {
+    let mut wait = jitter(poll);
+    if let Some(expiry) = expires_at {
+        let until = (expiry as i64 - now - REFRESH_MARGIN).max(0) as u64;
+        wait = wait.min(Duration::from_secs(until));
+    }
+    wait.max(Duration::from_secs(5))
 }
 
 /// How long an extraction stays in the store: three poll intervals, but never past the token
@@ -248,6 +313,14 @@ mod tests {
         assert_eq!(candidate_ttl(poll, None, 0), Duration::from_secs(180));
         assert_eq!(candidate_ttl(poll, Some(100), 0), Duration::from_secs(100));
         assert_eq!(candidate_ttl(poll, Some(10), 0), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn refresh_comes_before_the_token_expires() {
+        let poll = Duration::from_secs(60);
+        assert!(next_poll(poll, None, 0) >= Duration::from_secs(54));
+        assert_eq!(next_poll(poll, Some(70), 0), Duration::from_secs(40));
+        assert_eq!(next_poll(poll, Some(10), 0), Duration::from_secs(5), "floor");
     }
 
     #[test]
