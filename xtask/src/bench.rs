@@ -1,6 +1,9 @@
 //! `cargo xtask bench`: builds release binaries, measures them on loopback, and rewrites the
-//! generated section of `docs/BENCHMARKS.md` with the machine, the date and the numbers.
-//! Every loop is bounded in count and time.
+//! generated section of `docs/BENCHMARKS.md` with the machine, the date and the numbers:
+//! start-up and `/healthz` latency; the host micro-benchmarks (`host/benches/micro.rs`: playlist
+//! rewrite, extractor call overhead, plugin load); and the relay against nginx `proxy_pass` on
+//! the same testbed upstream (wrk at 1, 10, 100 connections), upstream fetches per segment at
+//! 100 simultaneous viewers, and memory per viewer at 500. Every loop is bounded in count and time.
 
 use std::{
     io::{BufRead, BufReader, Read, Write},
@@ -38,6 +41,12 @@ pub fn run(root: &Path) -> Result {
     let mut report = String::new();
     report.push_str(&format!("Machine: {}. Date: {}.\n\n", machine(), today()));
     report.push_str("| benchmark | result |\n|---|---|\n");
+    for line in micro(root)? {
+        report.push_str(&line);
+    }
+    for line in crate::bench_relay::run(root)? {
+        report.push_str(&line);
+    }
     report.push_str(&format!(
         "| pitwall start to `listening` (5 runs, median) | {:.1?} |\n",
         median(&mut startup)
@@ -50,6 +59,27 @@ pub fn run(root: &Path) -> Result {
     ));
     println!("{report}");
     write_report(&root.join("docs/BENCHMARKS.md"), &report)
+}
+
+/// Runs `host/benches/micro.rs` and turns its `bench: name = value` lines into table rows.
+fn micro(root: &Path) -> Result<Vec<String>> {
+    let wasm = root.join("target/wasm32-wasip2/release/direct.wasm");
+    let out = crate::cargo()
+        .args(["bench", "-p", "pitwall", "--bench", "micro"])
+        .env("PITWALL_BENCH_DIRECT_WASM", &wasm)
+        .output()
+        .map_err(|e| format!("cargo bench: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("cargo bench failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("bench: "))
+        .map(|l| {
+            let (name, value) = l.split_once(" = ").unwrap_or((l, ""));
+            format!("| {} | {value} |\n", name.replace('_', " "))
+        })
+        .collect())
 }
 
 fn pitwall(bin: &Path, root: &Path, data: &Path) -> Result<Service> {

@@ -8,6 +8,7 @@
 //! No dependencies on purpose: this crate must compile in seconds on a fresh machine.
 
 mod bench;
+mod bench_relay;
 mod install;
 mod process;
 #[cfg(test)]

@@ -100,6 +100,11 @@ impl Service {
         Ok(service)
     }
 
+    /// Process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Base URL, e.g. `http://127.0.0.1:41234` or `redis://127.0.0.1:6390`.
     pub fn url(&self) -> &str {
         &self.url
