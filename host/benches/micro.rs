@@ -16,7 +16,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn rewrite_bench() {
-    let mut text = String::from("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1000\n");
+    let mut text =
+        String::from("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1000\n");
     for n in 0..333 {
         text.push_str("#EXT-X-PROGRAM-DATE-TIME:2026-11-26T05:00:00.000Z\n#EXTINF:2.000,\n");
         text.push_str(&format!("seg-{n}.ts?token=1795668337.abcdef0123456789abcdef0123456789\n"));
@@ -65,7 +66,11 @@ async fn extractor_bench(wasm: PathBuf) {
     let rss = |field: &str| -> u64 {
         std::fs::read_to_string("/proc/self/status")
             .ok()
-            .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with(field))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            })
             .unwrap_or(0)
     };
     let before = rss("VmRSS:");

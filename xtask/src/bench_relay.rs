@@ -77,9 +77,13 @@ pub fn run(root: &Path) -> Result<Vec<String>> {
     let fetches: u64 = stats
         .split(',')
         .filter(|kv| kv.contains(".ts\""))
-        .filter_map(|kv| kv.rsplit(':').next()?.trim_matches(|c: char| !c.is_ascii_digit()).parse::<u64>().ok())
+        .filter_map(|kv| {
+            kv.rsplit(':').next()?.trim_matches(|c: char| !c.is_ascii_digit()).parse::<u64>().ok()
+        })
         .sum();
-    rows.push(format!("| upstream fetches for one segment, 100 simultaneous viewers ({ok} served) | {fetches} |\n"));
+    rows.push(format!(
+        "| upstream fetches for one segment, 100 simultaneous viewers ({ok} served) | {fetches} |\n"
+    ));
 
     // Memory per viewer: peak RSS growth while 500 connections pull segments.
     let before = proc_status(pitwall.pid(), "VmRSS:");
@@ -98,7 +102,13 @@ pub fn run(root: &Path) -> Result<Vec<String>> {
 fn newest_relay_segment(pw: &str, master: &str) -> Result<String> {
     let encoded: String = master
         .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect();
     let proxied = get(pw, &format!("/proxy?url={encoded}"))?;
     let variant = uri_lines(&proxied).last().cloned().ok_or("no variant through /proxy")?;
@@ -107,7 +117,12 @@ fn newest_relay_segment(pw: &str, master: &str) -> Result<String> {
 }
 
 fn uri_lines(playlist: &str) -> Vec<String> {
-    playlist.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect()
+    playlist
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect()
 }
 
 /// Resolves a relative reference against a path with a query.
@@ -133,7 +148,11 @@ fn get(addr: &str, path: &str) -> Result<String> {
 fn request(addr: &str, method: &str, path: &str) -> Result<String> {
     let mut stream = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
-    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&raw).into_owned();
@@ -169,7 +188,10 @@ fn wrk(addr: &str, path: &str, connections: u32) -> Result<f64> {
     if text.contains("Non-2xx") {
         return Err(format!("wrk saw errors against {addr}:\n{text}"));
     }
-    let line = text.lines().find(|l| l.starts_with("Transfer/sec:")).ok_or_else(|| format!("no Transfer/sec in wrk output:\n{text}"))?;
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Transfer/sec:"))
+        .ok_or_else(|| format!("no Transfer/sec in wrk output:\n{text}"))?;
     let value = line.trim_start_matches("Transfer/sec:").trim();
     let (number, unit) = value.split_at(value.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(value.len()));
     let number: f64 = number.parse().map_err(|_| format!("bad wrk number {value:?}"))?;
@@ -184,7 +206,9 @@ fn wrk(addr: &str, path: &str, connections: u32) -> Result<f64> {
 fn proc_status(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 

@@ -51,7 +51,7 @@ class FakeVideo implements VideoLike {
 	}
 }
 
-const Events = { MANIFEST_PARSED: 'manifest', LEVEL_SWITCHED: 'switched', LEVEL_LOADED: 'loaded', ERROR: 'error' };
+const Events = { MANIFEST_PARSED: 'manifest', LEVEL_SWITCHED: 'switched', LEVEL_LOADED: 'loaded', FRAG_BUFFERED: 'buffered', ERROR: 'error' };
 const ErrorTypes = { NETWORK_ERROR: 'networkError', MEDIA_ERROR: 'mediaError' };
 
 /** Records every call the controller makes and lets the test fire hls.js events. */
@@ -206,10 +206,27 @@ describe('PlayerController with hls.js', () => {
 		expect(hls?.calls.filter((c) => c === 'startLoad')).toHaveLength(2);
 
 		video.advance(1);
+		expect(snap().state).toBe('reconnecting');
+		hls?.emit(Events.FRAG_BUFFERED);
 		expect(snap().state).toBe('playing');
 		expect(snap().attempt).toBe(0);
 		expect(snap().error).toBeNull();
 		expect(states).toEqual(['loading', 'playing', 'reconnecting', 'playing']);
+	});
+
+	it('keeps reconnecting while buffered media plays out, and still restarts loading', async () => {
+		const { hls, video, snap, startPlaying } = await setup();
+		startPlaying();
+		hls?.error(ErrorTypes.NETWORK_ERROR, 'levelLoadError');
+		video.advance(0.5);
+		expect(snap().state).toBe('reconnecting');
+		await vi.advanceTimersByTimeAsync(1000);
+		expect(hls?.calls).toContain('startLoad');
+		// Still only the old buffer playing out: no flicker back to "playing".
+		video.advance(0.5);
+		expect(snap().state).toBe('reconnecting');
+		hls?.emit(Events.FRAG_BUFFERED);
+		expect(snap().state).toBe('playing');
 	});
 
 	it('re-requests the manifest when it never loaded', async () => {
@@ -289,6 +306,16 @@ describe('PlayerController with hls.js', () => {
 		expect(snap().attempt).toBe(1);
 		await vi.advanceTimersByTimeAsync(1000);
 		expect(hls?.calls).toContain('startLoad');
+		hls?.emit(Events.FRAG_BUFFERED);
+		video.advance(1);
+		expect(snap().state).toBe('playing');
+	});
+
+	it('leaves a stall-only reconnect as soon as playback moves again', async () => {
+		const { video, snap, startPlaying } = await setup();
+		startPlaying();
+		await vi.advanceTimersByTimeAsync(3000);
+		expect(snap().state).toBe('reconnecting');
 		video.advance(1);
 		expect(snap().state).toBe('playing');
 	});

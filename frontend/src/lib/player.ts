@@ -73,6 +73,7 @@ export interface HlsModule {
 		readonly MANIFEST_PARSED: string;
 		readonly LEVEL_SWITCHED: string;
 		readonly LEVEL_LOADED: string;
+		readonly FRAG_BUFFERED: string;
 		readonly ERROR: string;
 	};
 	readonly ErrorTypes: { readonly NETWORK_ERROR: string; readonly MEDIA_ERROR: string };
@@ -211,6 +212,8 @@ export class PlayerController {
 	#lastMediaError = Number.NEGATIVE_INFINITY;
 	#swappedAt = Number.NEGATIVE_INFINITY;
 
+	/** After a fatal error: new media must arrive before the tile says "playing" again. */
+	#awaitingData = false;
 	#lastTime = -1;
 	#lastProgressAt = 0;
 	#stallRetryAt = 0;
@@ -288,6 +291,7 @@ export class PlayerController {
 		this.#clearRetry();
 		this.#attempt = 0;
 		this.#error = null;
+		this.#awaitingData = false;
 		this.#lastProgressAt = Date.now();
 		this.#setState('loading');
 		if (this.#engine === 'hls.js') {
@@ -420,6 +424,11 @@ export class PlayerController {
 			const details = (data as { details?: { targetduration?: number } }).details;
 			if (details?.targetduration) this.#targetDuration = details.targetduration;
 		});
+		hls.on(Hls.Events.FRAG_BUFFERED, () => {
+			if (this.#hls !== hls || !this.#awaitingData) return;
+			this.#awaitingData = false;
+			this.#onProgress();
+		});
 		hls.on(Hls.Events.ERROR, (_event, data) => {
 			if (this.#hls !== hls) return;
 			this.#onHlsError(data as { type: string; details: string; fatal: boolean });
@@ -450,6 +459,8 @@ export class PlayerController {
 			return;
 		}
 		this.#error = reason;
+		// The playhead moving through what is still buffered proves nothing; fresh media does.
+		this.#awaitingData = this.#engine === 'hls.js';
 		this.#setState('reconnecting');
 		this.#retryTimer = setTimeout(() => {
 			this.#retryTimer = null;
@@ -518,8 +529,11 @@ export class PlayerController {
 		this.#lastTime = this.#video.currentTime;
 		this.#lastProgressAt = Date.now();
 		if (this.#video.paused || this.#destroyed) return;
+		// Media still buffered keeps playing during an outage; after a fatal error hls.js has
+		// stopped loading, so the pending restart must happen anyway and the tile keeps
+		// saying "reconnecting" until it has.
+		if (this.#retryTimer !== null || this.#awaitingData) return;
 		if (this.#state === 'loading' || this.#state === 'reconnecting') {
-			this.#clearRetry();
 			this.#attempt = 0;
 			this.#error = null;
 			this.#needsGesture = false;
