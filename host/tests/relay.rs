@@ -104,7 +104,7 @@ async fn walk(server: &Server, client: &reqwest::Client, first: String) -> (usiz
         for uri in uris(&text) {
             assert!(uri.starts_with("/relay/"), "URI not through the relay: {uri}\n{text}");
             let absolute = format!("{}{uri}", server.url);
-            if uri.ends_with(".m3u8") {
+            if uri.split('?').next().unwrap().ends_with(".m3u8") {
                 queue.push(absolute);
             } else {
                 media.insert(absolute);
@@ -127,7 +127,7 @@ async fn every_feed_plays_through_the_relay_without_touching_the_origin() {
         // Fetch one of each kind of file (segments, keys, init maps).
         let mut seen = BTreeSet::new();
         for url in media {
-            let ext = url.rsplit('.').next().unwrap().to_string();
+            let ext = url.split('?').next().unwrap().rsplit('.').next().unwrap().to_string();
             if !seen.insert(ext.clone()) {
                 continue;
             }
@@ -145,7 +145,7 @@ async fn ranges_cors_forgery_and_blocked_addresses() {
     let (testbed, server, _tmp) = setup().await;
     let client = reqwest::Client::new();
     let (_, media) = walk(&server, &client, proxy(&server, &token_url(&testbed, "main").await)).await;
-    let segment = media.iter().find(|u| u.ends_with(".ts")).unwrap().clone();
+    let segment = media.iter().find(|u| u.split('?').next().unwrap().ends_with(".ts")).unwrap().clone();
 
     let ranged = client.get(&segment).header("range", "bytes=0-187").send().await.unwrap();
     assert_eq!(ranged.status(), 206);
@@ -172,11 +172,13 @@ async fn ranges_cors_forgery_and_blocked_addresses() {
     assert!(exposed.contains("content-range") && exposed.contains("accept-ranges"), "{exposed}");
 
     let mut forged = segment.clone();
-    let at = forged.find("/relay/").unwrap() + 12;
+    let at = forged.find("?t=").unwrap() + 8;
     forged.replace_range(at..at + 1, if &forged[at..at + 1] == "A" { "B" } else { "A" });
     let denied = client.get(&forged).send().await.unwrap();
     assert_eq!(denied.status(), 403);
     assert_eq!(denied.json::<Value>().await.unwrap()["error"]["code"], "forbidden");
+    let tokenless = client.get(segment.split('?').next().unwrap()).send().await.unwrap();
+    assert_eq!(tokenless.status(), 403);
 
     for blocked in
         ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:9/x.m3u8", "file:///etc/passwd"]
@@ -207,7 +209,7 @@ async fn fifty_viewers_of_one_segment_cause_one_upstream_fetch() {
     let (testbed, server, _tmp) = setup().await;
     let client = reqwest::Client::new();
     let (_, media) = walk(&server, &client, proxy(&server, &token_url(&testbed, "onboard-1").await)).await;
-    let segment = media.iter().rfind(|u| u.ends_with(".ts")).unwrap().clone();
+    let segment = media.iter().rfind(|u| u.split('?').next().unwrap().ends_with(".ts")).unwrap().clone();
     client.post(format!("{}/_control/reset", testbed.url())).send().await.unwrap();
     let viewers: Vec<_> = (0..50)
         .map(|_| {

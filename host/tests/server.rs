@@ -80,7 +80,17 @@ async fn serves_probes_metrics_and_the_web_app() {
     assert_eq!(health.status(), 200);
     assert_eq!(health.json::<serde_json::Value>().await.unwrap(), serde_json::json!({"status": "ok"}));
 
-    let ready = http.get(format!("{}/readyz", pitwall.url)).send().await.unwrap();
+    // Ready once the schedule (bundled snapshot) and the plugins directory are loaded; bounded wait.
+    let mut ready = http.get(format!("{}/readyz", pitwall.url)).send().await.unwrap();
+    for _ in 0..100 {
+        if ready.status() == 200 {
+            break;
+        }
+        assert_eq!(ready.status(), 503);
+        assert_eq!(ready.json::<serde_json::Value>().await.unwrap()["error"]["code"], "not_ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        ready = http.get(format!("{}/readyz", pitwall.url)).send().await.unwrap();
+    }
     assert_eq!(ready.status(), 200);
 
     let index = http.get(format!("{}/", pitwall.url)).send().await.unwrap();
@@ -215,4 +225,26 @@ async fn json_logs_are_json() {
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
         assert!(value.get("level").is_some(), "{line}");
     }
+}
+
+#[tokio::test]
+async fn admin_token_guards_extractors_and_proxy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let web = web_dir(tmp.path());
+    let pitwall = Pitwall::start(&["--web-dir", &web, "--admin-token", "adm1n"], &tmp.path().join("data"));
+    let http = reqwest::Client::new();
+    for path in ["/extractors", "/proxy?url=http://example.com/x.m3u8"] {
+        let anonymous = http.get(format!("{}{path}", pitwall.url)).send().await.unwrap();
+        assert_eq!(anonymous.status(), 401, "{path}");
+        let wrong = http.get(format!("{}{path}", pitwall.url)).bearer_auth("nope").send().await.unwrap();
+        assert_eq!(wrong.status(), 403, "{path}");
+    }
+    let listed = http.get(format!("{}/extractors", pitwall.url)).bearer_auth("adm1n").send().await.unwrap();
+    assert_eq!(listed.status(), 200);
+    assert!(listed.json::<serde_json::Value>().await.unwrap().is_array());
+    assert_eq!(
+        http.get(format!("{}/healthz", pitwall.url)).send().await.unwrap().status(),
+        200,
+        "no viewer token set"
+    );
 }

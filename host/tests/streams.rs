@@ -110,6 +110,18 @@ async fn dead_streams_drop_out_and_come_back() {
     assert_eq!(master.status(), 200);
     let text = master.text().await.unwrap();
     assert!(text.contains(&format!("/live/{}/720p.m3u8", main["id"].as_str().unwrap())), "{text}");
+    // Segment URIs stay the same across playlist reloads (only their sealed query changes).
+    let variant = format!("{url}/live/{}/720p.m3u8", main["id"].as_str().unwrap());
+    let paths = |text: String| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("/relay/"))
+            .map(|l| l.split('?').next().unwrap().to_string())
+            .collect()
+    };
+    let first = paths(reqwest::get(&variant).await.unwrap().text().await.unwrap());
+    let second = paths(reqwest::get(&variant).await.unwrap().text().await.unwrap());
+    assert!(first.len() >= 3);
+    assert!(first.iter().skip(1).all(|p| second.contains(p)), "{first:?} vs {second:?}");
     let one: Value = get(&format!("{url}/streams/{}?variant=540p", main["id"].as_str().unwrap())).await;
     assert_eq!(one["url"], format!("/live/{}/540p.m3u8", main["id"].as_str().unwrap()));
 

@@ -34,7 +34,7 @@ pub fn router(state: AppState) -> Router {
         .expose_headers([header::CONTENT_LENGTH, header::CONTENT_RANGE, header::ACCEPT_RANGES]);
     let hls = Router::new()
         .route("/proxy", get(relay::proxy))
-        .route("/relay/{token}/{file}", get(relay::relay).head(relay::relay))
+        .route("/relay/{id}/{file}", get(relay::relay).head(relay::relay))
         .route("/live/{id}/{file}", get(streams::live))
         .layer(cors);
     Router::new()

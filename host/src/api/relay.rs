@@ -23,6 +23,12 @@ pub struct ProxyQuery {
     url: Option<String>,
 }
 
+/// `?t=` (the sealed relay target).
+#[derive(Deserialize)]
+pub struct RelayQuery {
+    t: Option<String>,
+}
+
 /// `GET /proxy?url=…`: the playlist at `url`, every URI rewritten through `/relay`.
 pub async fn proxy(
     State(state): State<AppState>,
@@ -38,13 +44,15 @@ pub async fn proxy(
     playlist_response(&state.relay, &url, &[], now()).await
 }
 
-/// `GET|HEAD /relay/{token}/{file}`.
+/// `GET|HEAD /relay/{id}/{file}?t={sealed}`.
 pub async fn relay(
     State(state): State<AppState>,
-    Path((token, _file)): Path<(String, String)>,
+    Path((_id, _file)): Path<(String, String)>,
+    Query(query): Query<RelayQuery>,
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    let token = query.t.ok_or_else(|| AppError::Forbidden("relay URL without its token".into()))?;
     let target = state.relay.key.open(&token, now()).map_err(|e| match e {
         TokenError::Invalid => AppError::Forbidden("invalid relay URL".into()),
         TokenError::Expired => AppError::Forbidden("relay URL expired; reload the playlist".into()),

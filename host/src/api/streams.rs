@@ -63,7 +63,8 @@ fn render(state: &AppState, h: &StreamHealth, refresh_error: Option<&RefreshErro
         .map_or(h.label.clone(), |s| s.label.clone());
     let best = h.variants.iter().max_by_key(|v| v.bandwidth.unwrap_or(0));
     let mut v = json!({
-        "id": h.id, "source": h.source, "extractor": h.extractor, "site": site, "label": label, "candidate": h.label,
+        "id": h.id,
+        "session": h.session, "source": h.source, "extractor": h.extractor, "site": site, "label": label, "candidate": h.label,
         "status": h.status, "last_checked": time(h.last_checked), "last_live": time(h.last_live),
         "latency_ms": h.latency_ms, "bandwidth": best.and_then(|b| b.bandwidth),
         "resolution": best.and_then(|b| b.resolution.clone()),

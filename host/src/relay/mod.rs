@@ -48,8 +48,21 @@ pub fn file_name(url: &Url) -> String {
     if safe.is_empty() { "x".into() } else { safe }
 }
 
+/// A short, stable id of an upstream resource: its URL without query or fragment, hashed.
+pub fn resource_id(url: &Url) -> String {
+    use sha2::{Digest, Sha256};
+    let mut bare = url.clone();
+    bare.set_query(None);
+    bare.set_fragment(None);
+    hex::encode(&Sha256::digest(bare.as_str().as_bytes())[..8])
+}
+
 impl Relay {
-    /// The relay URL (path-absolute, so it points at this host) for `url` fetched with `headers`.
+    /// The relay URL (path-absolute, so it points at this host) for `url` fetched with `headers`:
+    /// `/relay/{id}/{file}?t={sealed}`. The path depends only on the upstream resource (scheme,
+    /// host, path), never on its query, the time or the nonce, so a segment keeps its URI across
+    /// playlist reloads and CDN token refreshes, as HLS requires of live playlists (players such
+    /// as hls.js compare segment URIs without their query).
     pub fn url_for(&self, url: &Url, kind: UriKind, headers: &[(String, String)], now: i64) -> String {
         let ttl = if kind == UriKind::Playlist { PLAYLIST_TTL } else { MEDIA_TTL };
         let target = RelayTarget {
@@ -58,7 +71,7 @@ impl Relay {
             kind: kind_letter(kind),
             expires: now + ttl,
         };
-        format!("/relay/{}/{}", self.key.seal(&target), file_name(url))
+        format!("/relay/{}/{}?t={}", resource_id(url), file_name(url), self.key.seal(&target))
     }
 
     /// Rewrites a playlist so every URI goes through this relay with `headers`.
@@ -76,6 +89,22 @@ impl Relay {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relay_paths_are_stable_across_reloads_and_token_refreshes() {
+        let relay = Relay {
+            key: RelayKey::from_secret("k"),
+            upstream: Arc::new(Upstream::new(&crate::net::UpstreamGuard::default(), 1).unwrap()),
+        };
+        let path = |u: &str, now: i64| {
+            let url = relay.url_for(&Url::parse(u).unwrap(), UriKind::Segment, &[], now);
+            url.split('?').next().unwrap().to_string()
+        };
+        let a = path("https://cdn.example/live/seg-7.ts?token=one", 100);
+        assert_eq!(a, path("https://cdn.example/live/seg-7.ts?token=two", 900));
+        assert_ne!(a, path("https://cdn.example/live/seg-8.ts?token=one", 100));
+        assert!(a.starts_with("/relay/") && a.ends_with("/seg-7.ts"), "{a}");
+    }
 
     #[test]
     fn file_names_are_safe() {
