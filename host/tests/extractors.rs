@@ -2,34 +2,17 @@
 //! hostile `abuse-guest`), the sandbox's limits (each abuse fails its own call only, with a clear
 //! error), hot reload through a running pitwall, and `/extractors`.
 
-use std::{
-    path::{Path, PathBuf},
-    process::Command,
-    sync::{Arc, OnceLock},
-    time::Duration,
-};
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use common::guest;
 
 use pitwall::{
     extract::{ExtractorEngine, Limits, PluginRegistry, bindings::SessionRef},
     net::UpstreamGuard,
 };
 use serde_json::Value;
-
-/// Builds a guest crate for `wasm32-wasip2` (a no-op when up to date) and returns its component.
-fn guest(package: &str) -> PathBuf {
-    static BUILD: OnceLock<()> = OnceLock::new();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-    BUILD.get_or_init(|| {
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(&root)
-            .args(["build", "--release", "--target", "wasm32-wasip2", "-p", "direct", "-p", "abuse-guest"])
-            .status()
-            .expect("run cargo");
-        assert!(status.success(), "building the guest components failed");
-    });
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    target.join("wasm32-wasip2/release").join(format!("{}.wasm", package.replace('-', "_")))
-}
 
 fn session() -> SessionRef {
     SessionRef {

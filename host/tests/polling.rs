@@ -1,55 +1,13 @@
 //! Source polling against the testbed's live season 9999: extractions land in the store within a
 //! poll interval, failures are counted by step, and with a shared Redis only one replica polls.
 
-use std::{path::Path, process::Command, time::Duration};
+mod common;
 
+use std::{path::Path, time::Duration};
+
+use common::{Server, guest, test_redis};
 use pitwall::{Config, config::SeasonSetting, config::SourceConfig};
 use pitwall_testbed::{Testbed, TestbedConfig};
-use tokio::sync::oneshot;
-
-fn guest(package: &str) -> std::path::PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(&root)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "-p", package])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), std::path::PathBuf::from);
-    target.join("wasm32-wasip2/release").join(format!("{}.wasm", package.replace('-', "_")))
-}
-
-struct Server {
-    url: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Server {
-    async fn start(config: Config) -> Server {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(async move {
-            pitwall::run(config, listener, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
-        Server { url, stop: Some(stop), task }
-    }
-
-    async fn metrics(&self) -> String {
-        reqwest::get(format!("{}/metrics", self.url)).await.unwrap().text().await.unwrap()
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.await.unwrap();
-    }
-}
 
 fn source(id: &str, extractor: &str, settings: &[(&str, &str)]) -> SourceConfig {
     SourceConfig {
@@ -63,15 +21,10 @@ fn source(id: &str, extractor: &str, settings: &[(&str, &str)]) -> SourceConfig 
 }
 
 fn config(testbed: &Testbed, root: &Path, plugins: &Path) -> Config {
-    let mut config = Config::for_tests(&root.join("data"));
-    config.flags.allow_upstream = vec!["127.0.0.1".into()];
+    let mut config = common::config(testbed, &root.join("data"));
     config.flags.plugins_dir = plugins.to_path_buf();
-    config.flags.drain_timeout = Duration::from_secs(1);
     config.file.extractors.poll = Duration::from_millis(200);
-    let s = &mut config.file.schedule;
-    s.jolpica_url = format!("{}/jolpica/ergast/f1", testbed.url());
-    s.openf1_url = format!("{}/openf1/v1", testbed.url());
-    s.season = SeasonSetting::Year(9999);
+    config.file.schedule.season = SeasonSetting::Year(9999);
     config.file.source = vec![
         source("direct-main", "direct", &[("url", "https://cdn.example/main.m3u8")]),
         source("direct-bad", "direct", &[]),
@@ -162,42 +115,4 @@ async fn with_shared_redis_only_one_replica_polls_and_entries_expire() {
         r.stop().await;
     }
     testbed.shutdown().await;
-}
-
-struct TestRedis {
-    url: String,
-    child: Option<std::process::Child>,
-}
-
-impl Drop for TestRedis {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// `PITWALL_TEST_REDIS_URL` (set by `cargo xtask ci`) or a throwaway `redis-server` on loopback.
-fn test_redis() -> TestRedis {
-    if let Ok(url) = std::env::var("PITWALL_TEST_REDIS_URL") {
-        // Each test run gets its own database contents: flush what an earlier test left.
-        let client = redis::Client::open(url.as_str()).unwrap();
-        let mut conn = client.get_connection().unwrap();
-        let _: () = redis::cmd("FLUSHDB").query(&mut conn).unwrap();
-        return TestRedis { url, child: None };
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new("redis-server")
-        .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("redis-server must be installed or PITWALL_TEST_REDIS_URL set");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    TestRedis { url: format!("redis://127.0.0.1:{port}"), child: Some(child) }
 }

@@ -1,33 +1,21 @@
 //! The health probe against every testbed fault mode, each failing at its own step, plus HEAD
 //! refused (ranged GET fallback) and staleness across two probes.
 
+mod common;
+
 use std::time::Duration;
+
+use common::token_url;
 
 use pitwall::{
     health::probe::{Previous, Prober},
     net::UpstreamGuard,
 };
 use pitwall_testbed::{Testbed, TestbedConfig};
-use serde_json::{Value, json};
-
-async fn token_url(testbed: &Testbed, feed: &str) -> String {
-    let v: Value = reqwest::get(format!("{}/_control/token?feed={feed}", testbed.url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["url"].as_str().unwrap().to_string()
-}
+use serde_json::json;
 
 async fn fault(testbed: &Testbed, feed: &str, mode: &str) {
-    let r = reqwest::Client::new()
-        .post(format!("{}/_control/fault", testbed.url()))
-        .json(&json!({"feed": feed, "mode": mode}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
+    common::fault(testbed, json!({"feed": feed, "mode": mode})).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,60 +2,19 @@
 //! to the origin, segments stream with `Range`, forged URLs and blocked addresses are refused,
 //! CORS preflights allow `Range`, and 50 simultaneous viewers of a segment cause one upstream fetch.
 
-use std::{collections::BTreeSet, time::Duration};
+mod common;
 
-use pitwall::Config;
+use std::collections::BTreeSet;
+
+use common::{Server, token_url};
 use pitwall_testbed::{Testbed, TestbedConfig};
 use serde_json::Value;
-use tokio::sync::oneshot;
-
-struct Server {
-    url: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Server {
-    async fn start(config: Config) -> Server {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(async move {
-            pitwall::run(config, listener, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
-        Server { url, stop: Some(stop), task }
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.await.unwrap();
-    }
-}
 
 async fn setup() -> (Testbed, Server, tempfile::TempDir) {
     let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let mut config = Config::for_tests(tmp.path());
-    config.flags.allow_upstream = vec![testbed.addr().to_string(), testbed.second_addr().to_string()];
-    config.flags.drain_timeout = Duration::from_secs(1);
-    config.file.schedule.jolpica_url = format!("{}/jolpica/ergast/f1", testbed.url());
-    config.file.schedule.openf1_url = format!("{}/openf1/v1", testbed.url());
-    let server = Server::start(config).await;
+    let server = Server::start(common::config(&testbed, tmp.path())).await;
     (testbed, server, tmp)
-}
-
-async fn token_url(testbed: &Testbed, feed: &str) -> String {
-    let v: Value = reqwest::get(format!("{}/_control/token?feed={feed}", testbed.url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["url"].as_str().unwrap().to_string()
 }
 
 fn proxy(server: &Server, url: &str) -> String {
@@ -190,13 +149,7 @@ async fn ranges_cors_forgery_and_blocked_addresses() {
     assert_eq!(missing.status(), 400);
 
     // Upstream errors keep their meaning.
-    let fault = client
-        .post(format!("{}/_control/fault", testbed.url()))
-        .json(&serde_json::json!({"feed": "onboard-1", "mode": "dead"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(fault.status().is_success());
+    common::fault(&testbed, serde_json::json!({"feed": "onboard-1", "mode": "dead"})).await;
     let response = client.get(proxy(&server, &token_url(&testbed, "onboard-1").await)).send().await.unwrap();
     assert_eq!(response.status(), 404);
 

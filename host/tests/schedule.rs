@@ -1,7 +1,11 @@
 //! Schedule against the testbed: full seasons through `/schedule`, paging, source fallback,
 //! bad data never replacing good data, restart from disk with sources down, the cron job.
 
+mod common;
+
 use std::{str::FromStr, sync::Arc, time::Duration};
+
+use common::Server;
 
 use pitwall::{
     Config,
@@ -15,59 +19,15 @@ use pitwall::{
 };
 use pitwall_testbed::{Testbed, TestbedConfig};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-
-/// pitwall running in-process on port 0.
-struct Server {
-    url: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Server {
-    async fn start(config: Config) -> Server {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(async move {
-            pitwall::run(config, listener, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
-        Server { url, stop: Some(stop), task }
-    }
-
-    async fn get(&self, path: &str) -> reqwest::Response {
-        reqwest::get(format!("{}{path}", self.url)).await.unwrap()
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.await.unwrap();
-    }
-}
 
 fn config(testbed: &Testbed, data: &std::path::Path, season: SeasonSetting) -> Config {
-    let mut config = Config::for_tests(data);
-    config.flags.allow_upstream = vec!["127.0.0.1".into()];
-    config.flags.drain_timeout = Duration::from_secs(1);
-    let s = &mut config.file.schedule;
-    s.jolpica_url = format!("{}/jolpica/ergast/f1", testbed.url());
-    s.openf1_url = format!("{}/openf1/v1", testbed.url());
-    s.season = season;
+    let mut config = common::config(testbed, data);
+    config.file.schedule.season = season;
     config
 }
 
 async fn control(testbed: &Testbed, body: Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{}/_control/fault", testbed.url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "fault {body}: {}", r.status());
+    common::fault(testbed, body).await;
 }
 
 async fn stats(testbed: &Testbed) -> Value {
@@ -227,8 +187,16 @@ async fn restart_with_sources_down_serves_the_same_body_from_disk() {
     testbed.shutdown().await;
 
     let server = Server::start(config_up).await;
-    let ready = server.get("/readyz").await;
-    assert_eq!(ready.status(), 200, "ready at once from disk");
+    // Ready without any source: the schedule comes from disk (plugins take a moment to scan).
+    let mut ready = server.get("/readyz").await.status();
+    for _ in 0..100 {
+        if ready == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        ready = server.get("/readyz").await.status();
+    }
+    assert_eq!(ready, 200, "ready from disk with the sources down");
     let second = server.get("/schedule?season=2025").await.text().await.unwrap();
     assert_eq!(first, second);
     server.stop().await;

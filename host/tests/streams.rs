@@ -3,7 +3,11 @@
 //! health interval and shows its failed step with `all=true`, then comes back when the fault
 //! clears; `/live` keeps serving through the stable URL.
 
-use std::{path::Path, process::Command, time::Duration};
+mod common;
+
+use std::time::Duration;
+
+use common::guest;
 
 use pitwall::{
     Config,
@@ -12,19 +16,6 @@ use pitwall::{
 use pitwall_testbed::{Testbed, TestbedConfig};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
-
-fn guest(package: &str) -> std::path::PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(&root)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "-p", package])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), std::path::PathBuf::from);
-    target.join("wasm32-wasip2/release").join(format!("{}.wasm", package.replace('-', "_")))
-}
 
 async fn get(url: &str) -> Value {
     reqwest::get(url).await.unwrap().json().await.unwrap()

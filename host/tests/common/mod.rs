@@ -1,0 +1,147 @@
+//! Helpers shared by the black-box tests: pitwall in-process on port 0, guest components built
+//! from source, a Redis to test against, testbed shortcuts. Each test binary uses a subset.
+
+#![allow(dead_code)]
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    sync::OnceLock,
+    time::Duration,
+};
+
+use pitwall::Config;
+use pitwall_testbed::Testbed;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+/// pitwall running in-process on a free loopback port.
+pub struct Server {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Starts pitwall with `config`.
+    pub async fn start(config: Config) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            pitwall::run(config, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Server { url, stop: Some(stop), task }
+    }
+
+    /// GET `path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        reqwest::get(format!("{}{path}", self.url)).await.unwrap()
+    }
+
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.get("/metrics").await.text().await.unwrap()
+    }
+
+    /// Shuts down and waits for the server to finish.
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.await.unwrap();
+    }
+}
+
+/// Test configuration pointing the schedule at `testbed`, allowing it upstream.
+pub fn config(testbed: &Testbed, data: &Path) -> Config {
+    let mut config = Config::for_tests(data);
+    config.flags.allow_upstream = vec![testbed.addr().to_string(), testbed.second_addr().to_string()];
+    config.flags.drain_timeout = Duration::from_secs(1);
+    config.file.schedule.jolpica_url = format!("{}/jolpica/ergast/f1", testbed.url());
+    config.file.schedule.openf1_url = format!("{}/openf1/v1", testbed.url());
+    config
+}
+
+/// Builds the guest crates for `wasm32-wasip2` once per test binary (a no-op when up to date)
+/// and returns the component of `package`.
+pub fn guest(package: &str) -> PathBuf {
+    static BUILD: OnceLock<()> = OnceLock::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    BUILD.get_or_init(|| {
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(&root)
+            .args(["build", "--release", "--target", "wasm32-wasip2"])
+            .args(["-p", "direct", "-p", "demo-site", "-p", "abuse-guest"])
+            .status()
+            .expect("run cargo");
+        assert!(status.success(), "building the guest components failed");
+    });
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    target.join("wasm32-wasip2/release").join(format!("{}.wasm", package.replace('-', "_")))
+}
+
+/// A freshly tokenised master URL of a testbed feed.
+pub async fn token_url(testbed: &Testbed, feed: &str) -> String {
+    let v: Value = reqwest::get(format!("{}/_control/token?feed={feed}", testbed.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["url"].as_str().unwrap().to_string()
+}
+
+/// `POST /_control/fault` with `body`, which must succeed.
+pub async fn fault(testbed: &Testbed, body: Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/_control/fault", testbed.url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "fault {body}: {}", r.status());
+}
+
+/// A Redis to test against: `PITWALL_TEST_REDIS_URL` (set by `cargo xtask ci`; flushed first),
+/// or a throwaway `redis-server` on a free loopback port, killed on drop.
+pub struct TestRedis {
+    /// `redis://127.0.0.1:PORT`.
+    pub url: String,
+    child: Option<std::process::Child>,
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// See [`TestRedis`].
+pub fn test_redis() -> TestRedis {
+    if let Ok(url) = std::env::var("PITWALL_TEST_REDIS_URL") {
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let mut conn = client.get_connection().unwrap();
+        let _: () = redis::cmd("FLUSHDB").query(&mut conn).unwrap();
+        return TestRedis { url, child: None };
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new("redis-server")
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server must be installed or PITWALL_TEST_REDIS_URL set");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    TestRedis { url: format!("redis://127.0.0.1:{port}"), child: Some(child) }
+}
