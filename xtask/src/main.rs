@@ -153,7 +153,9 @@ fn ci() -> Result {
     step("web app: build", || run(&mut npm(&["run", "build"])))?;
     let redis = step("start redis-server", || Service::redis(&root))?;
     step("cargo test (workspace)", || {
-        run(cargo().args(["test", "--workspace"]).env("PITWALL_TEST_REDIS_URL", redis.url()))
+        run(cargo()
+            .args(["test", "--workspace", "--no-fail-fast"])
+            .env("PITWALL_TEST_REDIS_URL", redis.url()))
     })?;
     step("build binaries", || run(cargo().args(["build", "-p", "pitwall", "-p", "pitwall-testbed"])))?;
     step("browser tests", || browser_tests(&root, Profile::Dev))?;
