@@ -123,16 +123,21 @@ pub async fn run_with_clock(
     let plugins =
         Arc::new(extract::PluginRegistry::new(engine(&config, &guard)?, config.flags.plugins_dir.clone()));
     let store = store::from_url(config.flags.redis_url.as_deref()).await.map_err(RunError::Store)?;
+    let metrics = Arc::new(Metrics::new());
     let relay = Arc::new(relay::Relay {
         key: relay::token::RelayKey::load_or_create(
             &config.flags.data_dir,
             config.flags.relay_key.as_deref(),
         )?,
-        upstream: Arc::new(relay::upstream::Upstream::new(&guard, RELAY_SHARED_BYTES)?),
+        upstream: Arc::new(relay::upstream::Upstream::new(
+            &guard,
+            RELAY_SHARED_BYTES,
+            metrics.relay.clone(),
+        )?),
     });
     let state = AppState {
         config: Arc::new(config),
-        metrics: Arc::new(Metrics::new()),
+        metrics,
         readiness: Readiness::default(),
         schedule,
         plugins,

@@ -56,6 +56,10 @@ pub struct Metrics {
     pub http_in_flight: Gauge,
     /// Extraction attempts by extractor, source and outcome (the failed step).
     pub extractions: Family<ExtractLabels, Counter>,
+    /// Relay counters, shared with the relay's upstream client.
+    pub relay: crate::relay::upstream::UpstreamStats,
+    /// Successful extractions that renewed a CDN token (candidates with an expiry).
+    pub token_refreshes: Counter,
 }
 
 impl Metrics {
@@ -72,7 +76,26 @@ impl Metrics {
             "Extraction attempts by outcome (ok, empty, or the failed step)",
             extractions.clone(),
         );
-        Metrics { registry, http_requests, http_in_flight, extractions }
+        let relay = crate::relay::upstream::UpstreamStats::default();
+        registry.register(
+            "relay_upstream_fetches",
+            "Upstream requests made by the relay",
+            relay.fetches.clone(),
+        );
+        registry.register(
+            "relay_shared_hits",
+            "Relay viewers served from another viewer's fetch",
+            relay.shared_hits.clone(),
+        );
+        registry.register(
+            "relay_upstream_bytes",
+            "Bytes read from upstreams by the relay",
+            relay.bytes.clone(),
+        );
+        registry.register("relays_active", "Relay bodies being streamed to viewers", relay.active.clone());
+        let token_refreshes = Counter::default();
+        registry.register("token_refreshes", "Extractions that renewed a CDN token", token_refreshes.clone());
+        Metrics { registry, http_requests, http_in_flight, extractions, relay, token_refreshes }
     }
 
     /// Registry for subsystems that add their own metrics at start.

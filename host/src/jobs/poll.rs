@@ -207,6 +207,9 @@ impl Poller {
                     candidates: candidates.into_iter().map(Into::into).collect(),
                 };
                 let ttl = candidate_ttl(source.poll, soonest_expiry, now);
+                if soonest_expiry.is_some() {
+                    self.metrics.token_refreshes.inc();
+                }
                 Extractions::put(self.store.as_ref(), &extraction, ttl).await;
                 tracing::info!(
                     source = %source.id, extractor = %source.extractor, session = %session.id,

@@ -94,7 +94,9 @@ mod tests {
     fn relay_paths_are_stable_across_reloads_and_token_refreshes() {
         let relay = Relay {
             key: RelayKey::from_secret("k"),
-            upstream: Arc::new(Upstream::new(&crate::net::UpstreamGuard::default(), 1).unwrap()),
+            upstream: Arc::new(
+                Upstream::new(&crate::net::UpstreamGuard::default(), 1, Default::default()).unwrap(),
+            ),
         };
         let path = |u: &str, now: i64| {
             let url = relay.url_for(&Url::parse(u).unwrap(), UriKind::Segment, &[], now);

@@ -16,6 +16,7 @@ use std::{
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
+use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use tokio::sync::{Notify, OnceCell};
 use url::Url;
@@ -95,15 +96,33 @@ type FlightKey = (String, String);
 /// A coalesced playlist fetch: final URL and text, shared by requests within a refresh period.
 type PlaylistCell = Arc<OnceCell<Result<(String, String), UpstreamError>>>;
 
-/// Counters the relay exposes.
-#[derive(Default)]
+/// Counters the relay exposes in `/metrics` (clones of the registered metrics).
+#[derive(Clone, Default)]
 pub struct UpstreamStats {
     /// Upstream requests started.
-    pub fetches: AtomicUsize,
+    pub fetches: Counter,
     /// Viewers served from an existing shared fetch.
-    pub shared_hits: AtomicUsize,
+    pub shared_hits: Counter,
     /// Bytes read from upstreams.
-    pub bytes: AtomicUsize,
+    pub bytes: Counter,
+    /// Relay bodies being streamed to viewers right now.
+    pub active: Gauge,
+}
+
+/// Counts a viewer's body stream as active until it is dropped.
+struct Active(Gauge);
+
+impl Active {
+    fn new(gauge: &Gauge) -> Self {
+        gauge.inc();
+        Active(gauge.clone())
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 /// The relay's upstream client.
@@ -115,12 +134,12 @@ pub struct Upstream {
     cap: usize,
     playlists: Mutex<HashMap<FlightKey, (Instant, PlaylistCell)>>,
     /// Counters.
-    pub stats: Arc<UpstreamStats>,
+    pub stats: UpstreamStats,
 }
 
 impl Upstream {
-    /// A client under `guard`, sharing at most `cap` bytes of in-flight segments.
-    pub fn new(guard: &UpstreamGuard, cap: usize) -> Result<Self, reqwest::Error> {
+    /// A client under `guard`, sharing at most `cap` bytes of in-flight segments, counting in `stats`.
+    pub fn new(guard: &UpstreamGuard, cap: usize, stats: UpstreamStats) -> Result<Self, reqwest::Error> {
         let client = crate::net::client_builder(guard).pool_max_idle_per_host(32).build()?;
         Ok(Upstream {
             client,
@@ -129,7 +148,7 @@ impl Upstream {
             held: Arc::default(),
             cap,
             playlists: Mutex::default(),
-            stats: Arc::default(),
+            stats,
         })
     }
 
@@ -151,7 +170,7 @@ impl Upstream {
     }
 
     async fn send(&self, builder: reqwest::RequestBuilder) -> Result<reqwest::Response, UpstreamError> {
-        self.stats.fetches.fetch_add(1, Ordering::Relaxed);
+        self.stats.fetches.inc();
         let response = tokio::time::timeout(HEAD_TIMEOUT, builder.send())
             .await
             .map_err(|_| UpstreamError::Timeout)?
@@ -192,7 +211,7 @@ impl Upstream {
                     }
                     body.extend_from_slice(&chunk);
                 }
-                self.stats.bytes.fetch_add(body.len(), Ordering::Relaxed);
+                self.stats.bytes.inc_by(body.len() as u64);
                 Ok((final_url, String::from_utf8_lossy(&body).into_owned()))
             })
             .await
@@ -214,7 +233,7 @@ impl Upstream {
             let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
             self.sweep(&mut flights);
             if let Some(flight) = flights.get(&key) {
-                self.stats.shared_hits.fetch_add(1, Ordering::Relaxed);
+                self.stats.shared_hits.inc();
                 flight.viewers.fetch_add(1, Ordering::SeqCst);
                 Some(flight.clone())
             } else if self.held.load(Ordering::Relaxed) < self.cap {
@@ -283,7 +302,7 @@ impl Upstream {
             match body.next().await {
                 Some(Ok(chunk)) => {
                     self.held.fetch_add(chunk.len(), Ordering::Relaxed);
-                    self.stats.bytes.fetch_add(chunk.len(), Ordering::Relaxed);
+                    self.stats.bytes.inc_by(chunk.len() as u64);
                     let mut state = flight.state.lock().unwrap_or_else(|p| p.into_inner());
                     state.bytes += chunk.len();
                     state.chunks.push(chunk);
@@ -328,36 +347,41 @@ impl Upstream {
                 return Err(e);
             }
         };
-        let body = futures_util::stream::unfold((departure, 0usize), |(departure, index)| async move {
-            if index == usize::MAX {
-                return None; // the error was reported; end the stream
-            }
-            let flight = departure.flight.clone();
-            loop {
-                let notified = flight.notify.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                // Decide under the lock, wait without it.
-                let next = {
-                    let state = flight.state.lock().unwrap_or_else(|p| p.into_inner());
-                    match (state.chunks.get(index), &state.finished) {
-                        (Some(chunk), _) => Some(Some(Ok(chunk.clone()))),
-                        (None, Some(Ok(()))) => Some(None),
-                        (None, Some(Err(e))) => Some(Some(Err(std::io::Error::other(e.clone())))),
-                        (None, None) => None,
-                    }
-                };
-                return match next {
-                    None => {
-                        notified.await;
-                        continue;
-                    }
-                    Some(Some(Ok(chunk))) => Some((Ok(chunk), (departure, index + 1))),
-                    Some(Some(Err(e))) => Some((Err(e), (departure, usize::MAX))),
-                    Some(None) => None,
-                };
-            }
-        });
+        let active = Active::new(&self.stats.active);
+        // The viewer counts as active while its stream (which carries `active`) lives.
+        let body = futures_util::stream::unfold(
+            (departure, 0usize, active),
+            |(departure, index, active)| async move {
+                if index == usize::MAX {
+                    return None; // the error was reported; end the stream
+                }
+                let flight = departure.flight.clone();
+                loop {
+                    let notified = flight.notify.notified();
+                    tokio::pin!(notified);
+                    notified.as_mut().enable();
+                    // Decide under the lock, wait without it.
+                    let next = {
+                        let state = flight.state.lock().unwrap_or_else(|p| p.into_inner());
+                        match (state.chunks.get(index), &state.finished) {
+                            (Some(chunk), _) => Some(Some(Ok(chunk.clone()))),
+                            (None, Some(Ok(()))) => Some(None),
+                            (None, Some(Err(e))) => Some(Some(Err(std::io::Error::other(e.clone())))),
+                            (None, None) => None,
+                        }
+                    };
+                    return match next {
+                        None => {
+                            notified.await;
+                            continue;
+                        }
+                        Some(Some(Ok(chunk))) => Some((Ok(chunk), (departure, index + 1, active))),
+                        Some(Some(Err(e))) => Some((Err(e), (departure, usize::MAX, active))),
+                        Some(None) => None,
+                    };
+                }
+            },
+        );
         Ok((head, Box::pin(body)))
     }
 
@@ -370,9 +394,11 @@ impl Upstream {
         let response = self.send(self.request(url, headers, range)?).await?;
         let head = head_of(&response);
         let stats = self.stats.clone();
+        let active = Active::new(&stats.active);
         let body = response.bytes_stream().map(move |chunk| {
+            let _viewer = &active;
             let chunk = chunk.map_err(std::io::Error::other)?;
-            stats.bytes.fetch_add(chunk.len(), Ordering::Relaxed);
+            stats.bytes.inc_by(chunk.len() as u64);
             Ok(chunk)
         });
         tracing::debug!(url = %redact(url), "relay pass-through (shared budget full)");
