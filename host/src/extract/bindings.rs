@@ -5,7 +5,7 @@ wasmtime::component::bindgen!({
     path: "../wit",
 });
 
-pub use pitwall::extractor::types::{FetchError, Level, Request, Response, Step};
+pub use self::pitwall::extractor::types::{FetchError, Level, Request, Response, Step};
 
 /// The WIT package name and the API version this host implements.
 pub const PACKAGE: &str = "pitwall:extractor";
