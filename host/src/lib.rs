@@ -87,6 +87,9 @@ pub enum RunError {
     /// The outbound HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
+    /// The relay key could not be read or created.
+    #[error("cannot read or create the relay key {0}: {1}")]
+    RelayKey(String, std::io::Error),
     /// The store could not be reached.
     #[error("{0}")]
     Store(String),
@@ -128,7 +131,8 @@ pub async fn run_with_clock(
         key: relay::token::RelayKey::load_or_create(
             &config.flags.data_dir,
             config.flags.relay_key.as_deref(),
-        )?,
+        )
+        .map_err(|e| RunError::RelayKey(config.flags.data_dir.join("relay.key").display().to_string(), e))?,
         upstream: Arc::new(relay::upstream::Upstream::new(
             &guard,
             RELAY_SHARED_BYTES,

@@ -187,7 +187,11 @@ async fn fifty_viewers_of_one_segment_cause_one_upstream_fetch() {
     assert_eq!(segment_fetches, 1, "{stats}");
     let metrics = server.metrics().await;
     let value = |name: &str| -> u64 {
-        metrics.lines().find(|l| l.starts_with(name)).and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(0)
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or(0)
     };
     assert!(value("pitwall_relay_shared_hits_total") >= 49, "{metrics}");
     assert!(value("pitwall_relay_upstream_bytes_total") > 0, "{metrics}");
