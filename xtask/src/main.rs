@@ -157,7 +157,15 @@ fn ci() -> Result {
             .args(["test", "--workspace", "--no-fail-fast"])
             .env("PITWALL_TEST_REDIS_URL", redis.url()))
     })?;
-    step("build binaries", || run(cargo().args(["build", "-p", "pitwall", "-p", "pitwall-testbed"])))?;
+    // `cargo test` built both binaries (their integration tests run them) with the test build's
+    // features; building them again with `cargo build` would recompile dependencies.
+    step("check binaries", || {
+        let bin = root.join("target").join(Profile::Dev.dir());
+        match ["pitwall", "pitwall-testbed"].iter().find(|b| !bin.join(b).exists()) {
+            Some(missing) => Err(format!("{missing} was not built by cargo test")),
+            None => Ok(()),
+        }
+    })?;
     step("browser tests", || browser_tests(&root, Profile::Dev))?;
     step("infra static checks", || {
         run(Command::new("bash").arg(root.join("infra/tests/run.sh")).current_dir(&root))
