@@ -236,6 +236,41 @@ pub fn client_builder(guard: &UpstreamGuard) -> reqwest::ClientBuilder {
         .user_agent(concat!("pitwall/", env!("CARGO_PKG_VERSION")))
 }
 
+/// An error with its sources, e.g. `error sending request: refused …: loopback address`.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// How a failed outbound request failed: refused by the guard (in the resolver), timed out, or
+/// anything else; each carries the error chain.
+pub enum Failure {
+    /// The SSRF guard refused the address.
+    Refused(String),
+    /// Connect or read timeout.
+    Timeout,
+    /// Connection, TLS or protocol failure.
+    Transport(String),
+}
+
+/// Classifies a reqwest error (one place for every outbound client).
+pub fn classify(e: &reqwest::Error) -> Failure {
+    let chain = error_chain(e);
+    if chain.contains("refused ") && chain.contains("address") {
+        Failure::Refused(chain)
+    } else if e.is_timeout() {
+        Failure::Timeout
+    } else {
+        Failure::Transport(chain)
+    }
+}
+
 /// A URL for logs: query values and user info replaced, so tokens never reach a log line.
 pub fn redact(url: &Url) -> String {
     let mut shown = url.clone();

@@ -18,7 +18,7 @@ use wasmtime::{StoreLimits, component::ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::{FetchError, Level, Request, Response, pitwall::extractor};
-use crate::net::{UpstreamGuard, redact};
+use crate::net::{Failure, UpstreamGuard, redact};
 
 /// Redirect hops the host follows for one `fetch`.
 const MAX_REDIRECTS: usize = 10;
@@ -239,11 +239,11 @@ async fn fetch(host: &HostContext, req: Request) -> Result<Response, FetchError>
 }
 
 fn transport(e: reqwest::Error) -> FetchError {
-    let chain = crate::schedule::sources::error_chain(&e);
-    if chain.contains("refused ") && chain.contains("address") {
-        return FetchError::AddressBlocked(chain);
+    match crate::net::classify(&e) {
+        Failure::Refused(chain) => FetchError::AddressBlocked(chain),
+        Failure::Timeout => FetchError::Timeout,
+        Failure::Transport(chain) => FetchError::Transport(chain),
     }
-    if e.is_timeout() { FetchError::Timeout } else { FetchError::Transport(chain) }
 }
 
 #[cfg(test)]

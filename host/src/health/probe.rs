@@ -12,7 +12,7 @@ use reqwest::{StatusCode, header};
 use url::Url;
 
 use super::board::{Measurement, StepError, Variant};
-use crate::net::UpstreamGuard;
+use crate::net::{UpstreamGuard, error_chain};
 
 /// Largest playlist read by a probe.
 const MAX_PLAYLIST: usize = 4 << 20;
@@ -66,9 +66,17 @@ impl Prober {
         Ok(Prober { client, guard: guard.clone() })
     }
 
-    fn get(&self, url: &Url, headers: &[(String, String)]) -> Result<reqwest::RequestBuilder, StepError> {
-        self.guard.check_url(url).map_err(|e| fail("head", e.to_string()))?;
-        let mut b = self.client.get(url.clone());
+    /// A request for the probe step `step`, with the candidate's headers; a guard refusal is
+    /// reported at that step.
+    fn request(
+        &self,
+        method: reqwest::Method,
+        url: &Url,
+        headers: &[(String, String)],
+        step: &str,
+    ) -> Result<reqwest::RequestBuilder, StepError> {
+        self.guard.check_url(url).map_err(|e| fail(step, e.to_string()))?;
+        let mut b = self.client.request(method, url.clone());
         for (k, v) in headers {
             b = b.header(k.as_str(), v.as_str());
         }
@@ -146,13 +154,12 @@ impl Prober {
     }
 
     async fn head(&self, url: &Url, headers: &[(String, String)]) -> Result<(), StepError> {
-        self.guard.check_url(url).map_err(|e| fail("head", e.to_string()))?;
-        let mut b = self.client.head(url.clone());
-        for (k, v) in headers {
-            b = b.header(k.as_str(), v.as_str());
-        }
-        let status =
-            b.send().await.map_err(|e| fail("head", crate::schedule::sources::error_chain(&e)))?.status();
+        let status = self
+            .request(reqwest::Method::HEAD, url, headers, "head")?
+            .send()
+            .await
+            .map_err(|e| fail("head", error_chain(&e)))?
+            .status();
         if status.is_success() {
             return Ok(());
         }
@@ -161,11 +168,11 @@ impl Prober {
             StatusCode::METHOD_NOT_ALLOWED | StatusCode::FORBIDDEN | StatusCode::NOT_IMPLEMENTED
         ) {
             let response = self
-                .get(url, headers)?
+                .request(reqwest::Method::GET, url, headers, "head")?
                 .header(header::RANGE, "bytes=0-1023")
                 .send()
                 .await
-                .map_err(|e| fail("head", crate::schedule::sources::error_chain(&e)))?;
+                .map_err(|e| fail("head", error_chain(&e)))?;
             if response.status().is_success() {
                 return Ok(());
             }
@@ -184,10 +191,10 @@ impl Prober {
         step: &str,
     ) -> Result<(Url, String), StepError> {
         let response = self
-            .get(url, headers)?
+            .request(reqwest::Method::GET, url, headers, step)?
             .send()
             .await
-            .map_err(|e| fail(step, crate::schedule::sources::error_chain(&e)))?;
+            .map_err(|e| fail(step, error_chain(&e)))?;
         if !response.status().is_success() {
             return Err(fail(step, format!("HTTP {}", response.status())));
         }
@@ -203,12 +210,11 @@ impl Prober {
     async fn sample(&self, url: &Url, headers: &[(String, String)]) -> Result<u64, StepError> {
         let started = Instant::now();
         let response = self
-            .get(url, headers)
-            .map_err(|e| fail("segment", e.message))?
+            .request(reqwest::Method::GET, url, headers, "segment")?
             .header(header::RANGE, format!("bytes=0-{}", SEGMENT_SAMPLE - 1))
             .send()
             .await
-            .map_err(|e| fail("segment", crate::schedule::sources::error_chain(&e)))?;
+            .map_err(|e| fail("segment", error_chain(&e)))?;
         if !response.status().is_success() {
             return Err(fail("segment", format!("HTTP {}", response.status())));
         }

@@ -21,7 +21,7 @@ use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use tokio::sync::{Notify, OnceCell};
 use url::Url;
 
-use crate::net::{UpstreamGuard, redact};
+use crate::net::{Failure, UpstreamGuard, redact};
 
 /// How long a finished shared fetch stays joinable.
 const LINGER: Duration = Duration::from_secs(5);
@@ -459,12 +459,9 @@ fn head_of(response: &reqwest::Response) -> Head {
 }
 
 fn classify(e: reqwest::Error) -> UpstreamError {
-    let chain = crate::schedule::sources::error_chain(&e);
-    if chain.contains("refused ") && chain.contains("address") {
-        UpstreamError::Blocked(chain)
-    } else if e.is_timeout() {
-        UpstreamError::Timeout
-    } else {
-        UpstreamError::Transport(chain)
+    match crate::net::classify(&e) {
+        Failure::Refused(chain) => UpstreamError::Blocked(chain),
+        Failure::Timeout => UpstreamError::Timeout,
+        Failure::Transport(chain) => UpstreamError::Transport(chain),
     }
 }

@@ -11,7 +11,7 @@ use super::{
     SessionKind, circuits,
     model::{Circuit, Event, Session, slug},
 };
-use crate::net::{UpstreamGuard, redact};
+use crate::net::{UpstreamGuard, error_chain, redact};
 
 /// Why a source could not give a season.
 #[derive(Debug, thiserror::Error)]
@@ -71,18 +71,6 @@ async fn get_text(client: &reqwest::Client, guard: &UpstreamGuard, url: &Url) ->
         return Err(SourceError::Status { url: shown, status: status.as_u16() });
     }
     response.text().await.map_err(|e| SourceError::Request { url: shown, message: error_chain(&e) })
-}
-
-/// An error with its sources, e.g. `error sending request: refused …: loopback address`.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 // ---------------------------------------------------------------- jolpica
