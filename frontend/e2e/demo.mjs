@@ -18,8 +18,40 @@ export async function getJson(url) {
 	}
 }
 
-/** The demo season and its live session (the demo always has one). */
+/**
+ * What the waits below are derived from: `pitwall --demo`'s configuration (defaults in
+ * host/src/config.rs). A cold start compiles every plugin before the first extraction (no
+ * compiled cache on a fresh machine); an extraction may take up to the call timeout, and its
+ * candidates are probed at once (each probe bounded by the probe timeout).
+ */
+export const DEMO_LIMITS = {
+	callTimeoutMs: 20_000,
+	probeTimeoutMs: 10_000,
+	healthIntervalMs: 15_000
+};
+
+/** Cold compile of the demo's plugins on a loaded 2-core machine, with a wide margin. */
+const READY_TIMEOUT_MS = 60_000;
+
+/**
+ * Waits (bounded) until `/readyz` answers 200: the schedule and the plugins' first scan are
+ * loaded. Fails with the last answer (which names the pending checks).
+ */
+export async function ready(base, { timeout = READY_TIMEOUT_MS } = {}) {
+	const deadline = Date.now() + timeout;
+	let last;
+	while (Date.now() < deadline) {
+		const res = await fetch(`${base}/readyz`);
+		last = `${res.status} ${await res.text()}`;
+		if (res.status === 200) return;
+		await new Promise((r) => setTimeout(r, 250));
+	}
+	assert.fail(`${base}/readyz not ready after ${timeout} ms: ${last}`);
+}
+
+/** The demo season and its live session (the demo always has one), once pitwall is ready. */
 export async function liveSession(base) {
+	await ready(base);
 	const schedule = await getJson(`${base}/schedule`);
 	for (const event of schedule.events) {
 		for (const session of event.sessions) {
@@ -31,17 +63,25 @@ export async function liveSession(base) {
 
 /**
  * The verified-live streams of `sessionId`, waiting (bounded) until there are at least
- * `min`: right after start the demo sources are still being extracted and probed.
+ * `min`. Once pitwall is ready, a source is extracted at once and its candidates probed at
+ * once, so the bound is one extraction plus one probe, plus one health interval for a feed that
+ * a previous test broke and healed. On timeout, reports every source's last outcome.
  */
-export async function liveStreams(base, sessionId, { min = 1, timeout = 45_000 } = {}) {
+export async function liveStreams(
+	base,
+	sessionId,
+	{ min = 1, timeout = DEMO_LIMITS.callTimeoutMs + DEMO_LIMITS.probeTimeoutMs + DEMO_LIMITS.healthIntervalMs } = {}
+) {
+	await ready(base);
 	const deadline = Date.now() + timeout;
-	let last;
+	const query = `session=${encodeURIComponent(sessionId)}`;
 	while (Date.now() < deadline) {
-		last = await getJson(`${base}/streams?session=${encodeURIComponent(sessionId)}`);
+		const last = await getJson(`${base}/streams?${query}`);
 		if (last.streams.length >= min) return last.streams;
-		await new Promise((r) => setTimeout(r, 1000));
+		await new Promise((r) => setTimeout(r, 250));
 	}
-	assert.fail(`fewer than ${min} live streams for ${sessionId} after ${timeout} ms: ${JSON.stringify(last)}`);
+	const all = await getJson(`${base}/streams?${query}&all=true`);
+	assert.fail(`fewer than ${min} live streams for ${sessionId} after ${timeout} ms: ${JSON.stringify(all)}`);
 }
 
 /** The testbed feed behind a demo stream (`demo-onboard-1` → `onboard-1`). */

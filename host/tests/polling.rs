@@ -46,7 +46,9 @@ fn count(metrics: &str, source: &str, outcome: &str) -> u64 {
 }
 
 async fn wait_for_count(server: &Server, source: &str, outcome: &str) -> u64 {
-    // Bounded: 30 s covers a cold start (schedule fetch, plugin compile) on a loaded 2-core machine.
+    // Bounded: 30 s covers a cold start (schedule fetch, plugin compile) on a loaded 2-core
+    // machine, and is far below the 600 s poll period of the tests that need to tell a prompt
+    // retry from a periodic one.
     for _ in 0..300 {
         let n = count(&server.metrics().await, source, outcome);
         if n > 0 {
@@ -67,7 +69,10 @@ async fn live_session_is_polled_and_failures_are_counted_by_step() {
     let server = Server::start(config(&testbed, tmp.path(), &plugins)).await;
     assert!(wait_for_count(&server, "direct-main", "ok").await >= 1);
     assert!(wait_for_count(&server, "direct-bad", "other").await >= 1, "bad settings fail at step other");
-    assert!(wait_for_count(&server, "ghost", "other").await >= 1, "an unknown extractor fails clearly");
+    assert!(
+        wait_for_count(&server, "ghost", "extractor-missing").await >= 1,
+        "an unknown extractor fails clearly"
+    );
     server.stop().await;
     testbed.shutdown().await;
 }
@@ -115,4 +120,90 @@ async fn with_shared_redis_only_one_replica_polls_and_entries_expire() {
         r.stop().await;
     }
     testbed.shutdown().await;
+}
+
+/// Every guest the demo ships, so the first scan compiles several components (cold cache: a new
+/// data dir per test) and takes longer than the poller's first tick.
+fn copy_all_guests(plugins: &Path) {
+    for package in ["direct", "demo-site", "generic-page"] {
+        let file = format!("{}.wasm", package.replace('-', "_"));
+        std::fs::copy(guest(package), plugins.join(file)).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_waits_for_the_first_plugin_scan_on_a_cold_cache() {
+    let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    copy_all_guests(&plugins);
+    let mut config = config(&testbed, tmp.path(), &plugins);
+    config.file.source.truncate(1);
+    // A miss would be retried only after this: the first attempt must be the one that works.
+    config.file.source[0].poll = Duration::from_secs(600);
+    assert!(!config.cache_dir().exists(), "the compiled-plugin cache starts empty");
+    let server = Server::start(config).await;
+    wait_for_count(&server, "direct-main", "ok").await;
+    let metrics = server.metrics().await;
+    let attempts: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("pitwall_extractions_total{") && l.contains("source=\"direct-main\""))
+        .collect();
+    assert_eq!(attempts.len(), 1, "an attempt failed before the plugins were loaded: {attempts:#?}");
+    assert_eq!(count(&metrics, "direct-main", "ok"), 1, "{metrics}");
+    server.stop().await;
+    testbed.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_missing_its_extractor_is_reported_and_retried_when_the_plugin_arrives() {
+    let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    let mut config = config(&testbed, tmp.path(), &plugins);
+    config.file.source.truncate(1);
+    config.file.source[0].poll = Duration::from_secs(600);
+    let server = Server::start(config).await;
+    wait_for_count(&server, "direct-main", "extractor-missing").await;
+
+    // Reported with the extractor's name on the source and in /extractors, not only in the log.
+    let session = live_session(&server).await;
+    let streams: serde_json::Value =
+        server.get(&format!("/streams?session={session}&all=true")).await.json().await.unwrap();
+    let source = &streams["sources"][0];
+    assert_eq!(source["id"], "direct-main", "{streams}");
+    assert_eq!(source["status"], "failing", "{streams}");
+    assert_eq!(source["extractor_loaded"], false, "{streams}");
+    assert_eq!(source["error"]["step"], "extractor-missing", "{streams}");
+    assert!(source["error"]["message"].as_str().unwrap().contains("\"direct\""), "{streams}");
+    let extractors: serde_json::Value = server.get("/extractors").await.json().await.unwrap();
+    let row = extractors.as_array().unwrap().iter().find(|r| r["id"] == "direct").expect("a row for direct");
+    assert_eq!(row["status"], "missing", "{extractors}");
+    assert!(row["error"].as_str().unwrap().contains("direct-main"), "{extractors}");
+
+    // The plugin arrives: the source is retried at once, not after its 600 s poll period.
+    std::fs::copy(guest("direct"), plugins.join("direct.wasm")).unwrap();
+    wait_for_count(&server, "direct-main", "ok").await;
+    let streams: serde_json::Value =
+        server.get(&format!("/streams?session={session}&all=true")).await.json().await.unwrap();
+    assert_eq!(streams["sources"][0]["status"], "extracted", "{streams}");
+    assert_eq!(streams["sources"][0]["extractor_loaded"], true, "{streams}");
+    server.stop().await;
+    testbed.shutdown().await;
+}
+
+/// The id of the live session of season 9999 (the testbed's race weekend that is live now).
+async fn live_session(server: &Server) -> String {
+    let schedule: serde_json::Value = server.get("/schedule").await.json().await.unwrap();
+    schedule["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["sessions"].as_array().unwrap().iter())
+        .find(|s| s["status"] == "live")
+        .and_then(|s| s["id"].as_str())
+        .unwrap_or_else(|| panic!("no live session: {schedule}"))
+        .to_string()
 }

@@ -1,4 +1,6 @@
-//! `GET /extractors`: loaded and failed plugins. Guarded by `--admin-token` when one is set.
+//! `GET /extractors`: loaded and failed plugins, plus a `missing` row for every extractor id that
+//! a configured source names but no loaded plugin provides (with the sources that wait for it).
+//! Guarded by `--admin-token` when one is set.
 
 use axum::{Json, extract::State, http::HeaderMap};
 
@@ -11,5 +13,34 @@ pub async fn list(
     headers: HeaderMap,
 ) -> Result<Json<Vec<ExtractorEntry>>, AppError> {
     auth::require_admin(&state, &headers)?;
-    Ok(Json(state.plugins.entries()))
+    let mut rows = state.plugins.entries();
+    let mut missing: Vec<&str> = state.config.file.source.iter().map(|s| s.extractor.as_str()).collect();
+    missing.sort_unstable();
+    missing.dedup();
+    for id in missing {
+        if rows.iter().any(|r| r.id == id && r.status == "loaded") {
+            continue;
+        }
+        let sources: Vec<&str> =
+            state.config.file.source.iter().filter(|s| s.extractor == id).map(|s| s.id.as_str()).collect();
+        rows.push(ExtractorEntry {
+            id: id.to_string(),
+            name: None,
+            version: None,
+            api: None,
+            file: String::new(),
+            sha256: String::new(),
+            loaded_at: String::new(),
+            status: "missing",
+            error: Some(format!(
+                "no plugin in {} reports extractor id {id:?}; sources waiting for it: {}",
+                state.plugins.dir().display(),
+                sources.join(", ")
+            )),
+            allowed_hosts: Vec::new(),
+            calls: 0,
+            failures: 0,
+        });
+    }
+    Ok(Json(rows))
 }

@@ -50,6 +50,10 @@ fn time(t: Option<i64>) -> Value {
     t.and_then(|t| chrono::DateTime::from_timestamp(t, 0)).map_or(Value::Null, |t| json!(utc(t)))
 }
 
+fn refresh_error_view(e: &RefreshError) -> Value {
+    json!({"step": e.step, "message": e.message, "at": time(Some(e.at))})
+}
+
 /// The public view of one stream.
 fn render(state: &AppState, h: &StreamHealth, refresh_error: Option<&RefreshError>) -> Value {
     let site = state.plugins.get(&h.extractor).map(|p| p.prepared.info.name.clone());
@@ -77,7 +81,7 @@ fn render(state: &AppState, h: &StreamHealth, refresh_error: Option<&RefreshErro
         "token": {
             "expires_at": h.token_expires_at.map_or(Value::Null, |t| time(Some(t as i64))),
             "last_refresh": time(h.last_refresh),
-            "refresh_error": refresh_error.map_or(Value::Null, |e| json!({"step": e.step, "message": e.message, "at": time(Some(e.at))})),
+            "refresh_error": refresh_error.map_or(Value::Null, refresh_error_view),
         },
     });
     if h.error.is_some() || h.status != Status::Live {
@@ -138,7 +142,44 @@ pub async fn list(
         })
         .collect();
     let checked_at = streams.iter().filter_map(|s| s.last_checked).max();
-    Ok(Json(json!({ "session": session, "checked_at": time(checked_at), "streams": rendered })))
+    let mut body = json!({ "session": session, "checked_at": time(checked_at), "streams": rendered });
+    if query.all.unwrap_or(false) {
+        body["sources"] = sources_view(&state, &session, &refresh_errors).await;
+    }
+    Ok(Json(body))
+}
+
+/// `sources` of `/streams?all=true`: every configured source that serves this session's kind,
+/// with its last refresh outcome, so a source that found nothing (or whose extractor is not
+/// loaded) is visible with the step that failed, not only in the log.
+async fn sources_view(state: &AppState, session: &str, refresh_errors: &[(String, RefreshError)]) -> Value {
+    let season = session.split('-').next().and_then(|y| y.parse().ok());
+    let kind = season
+        .and_then(|season| state.schedule.get(season))
+        .and_then(|season| season.session(session).map(|(_, s)| s.kind));
+    let extracted: Vec<String> =
+        Extractions::for_session(state.store.as_ref(), session).await.into_iter().map(|e| e.source).collect();
+    let rows: Vec<Value> = state
+        .config
+        .file
+        .source
+        .iter()
+        .filter(|s| s.sessions.is_empty() || kind.is_none_or(|k| s.sessions.contains(&k)))
+        .map(|s| {
+            let error = refresh_errors.iter().find(|(source, _)| *source == s.id).map(|(_, e)| e);
+            let status = match (error, extracted.contains(&s.id)) {
+                (Some(_), _) => "failing",
+                (None, true) => "extracted",
+                (None, false) => "pending",
+            };
+            json!({
+                "id": s.id, "extractor": s.extractor, "label": s.label, "status": status,
+                "extractor_loaded": state.plugins.get(&s.extractor).is_some(),
+                "error": error.map_or(Value::Null, refresh_error_view),
+            })
+        })
+        .collect();
+    Value::Array(rows)
 }
 
 /// `GET /streams/{id}[?variant=LABEL]`.

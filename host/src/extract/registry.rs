@@ -103,6 +103,8 @@ pub struct PluginRegistry {
     plugins: ArcSwap<HashMap<String, Arc<LoadedPlugin>>>,
     scan: Mutex<Scan>,
     calls: Arc<Semaphore>,
+    /// Bumped whenever the plugin table changes (a plugin loaded, replaced or unloaded).
+    generation: tokio::sync::watch::Sender<u64>,
 }
 
 impl PluginRegistry {
@@ -115,6 +117,7 @@ impl PluginRegistry {
             plugins: ArcSwap::from_pointee(HashMap::new()),
             scan: Mutex::new(Scan::default()),
             calls: Arc::new(Semaphore::new(permits)),
+            generation: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -133,6 +136,18 @@ impl PluginRegistry {
         let mut ids: Vec<String> = self.plugins.load().keys().cloned().collect();
         ids.sort();
         ids
+    }
+
+    /// Watches the plugin table: the value changes whenever a plugin is loaded, replaced or
+    /// unloaded, so work waiting for an extractor can retry at once.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+
+    /// Swaps in a new plugin table and tells the watchers.
+    fn publish(&self, table: HashMap<String, Arc<LoadedPlugin>>) {
+        self.plugins.store(Arc::new(table));
+        self.generation.send_modify(|g| *g += 1);
     }
 
     fn scan(&self) -> std::sync::MutexGuard<'_, Scan> {
@@ -186,7 +201,7 @@ impl PluginRegistry {
                 tracing::info!(plugin = %id, file = %p.file, "plugin file removed; plugin unloaded");
             }
         }
-        self.plugins.store(Arc::new(next));
+        self.publish(next);
         gone.len()
     }
 
@@ -238,7 +253,7 @@ impl PluginRegistry {
                 failures: AtomicU64::new(0),
             }),
         );
-        self.plugins.store(Arc::new(next));
+        self.publish(next);
         self.scan().rejected.remove(file);
         tracing::info!(plugin = %id, version, file, sha256 = &sha[..12], took = ?started.elapsed(), "plugin loaded");
         true

@@ -1,6 +1,9 @@
-//! The health job: every `[health] interval`, probe every candidate extracted for a session in
-//! its polling window and record the result on the board in the store. Only the replica holding
-//! the poll lock probes. A failing probe touches only its own stream.
+//! The health job: every `[health] interval` (counted from the start of one round to the next,
+//! so a slow round does not stretch the cadence), probe every candidate extracted for a session
+//! in its polling window and record the result on the board in the store. A new extraction
+//! wakes it at once to probe the candidates not yet probed, so a stream appears as soon as it
+//! is proven live rather than up to one interval later. Only the replica holding the poll lock
+//! probes. A failing probe touches only its own stream.
 
 use std::{sync::Arc, time::Duration};
 
@@ -56,27 +59,60 @@ pub async fn load_all(store: &dyn Store) -> Vec<StreamHealth> {
         .collect()
 }
 
+/// Which candidates a round probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Round {
+    /// Every candidate of every session in window.
+    All,
+    /// Only candidates with no health yet, or extracted after their last probe.
+    New,
+}
+
+/// After a new extraction, wait this long for the rest of a burst before probing.
+const SETTLE: Duration = Duration::from_millis(200);
+
 impl HealthJob {
     /// Runs until `shutdown`.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut next_full = tokio::time::Instant::now();
         loop {
+            let full = tokio::time::Instant::now() >= next_full;
+            if full {
+                next_full = tokio::time::Instant::now() + self.interval;
+            }
             let store = self.poller.store.clone();
             if store.lock(LEADER_LOCK, &self.poller.holder, Duration::from_secs(15)).await {
-                self.probe_all().await;
+                self.probe_round(if full { Round::All } else { Round::New }).await;
             }
-            if !sleep_or_shutdown(self.interval, &shutdown).await {
-                return;
+            tokio::select! {
+                () = tokio::time::sleep_until(next_full) => {}
+                () = self.poller.extracted.notified() => {
+                    if !sleep_or_shutdown(SETTLE, &shutdown).await {
+                        return;
+                    }
+                }
+                () = shutdown.cancelled() => return,
             }
         }
     }
 
-    /// One round: probe every candidate of every session in window.
-    pub async fn probe_all(&self) {
+    /// One round over every candidate of every session in window ([`Round::All`]), or over
+    /// those not probed since they were extracted ([`Round::New`]).
+    pub async fn probe_round(&self, round: Round) {
         let store = self.poller.store.as_ref();
         let mut work = Vec::new();
         for (_, session) in self.poller.active_sessions(self.poller.schedule.now()) {
             for extraction in Extractions::for_session(store, &session.id).await {
                 for candidate in extraction.candidates {
+                    if round == Round::New {
+                        let id = stream_id(&session.id, &extraction.source, &candidate.label);
+                        let probed = load(store, &id)
+                            .await
+                            .is_some_and(|h| h.last_refresh.is_some_and(|at| at >= extraction.extracted_at));
+                        if probed {
+                            continue;
+                        }
+                    }
                     work.push((
                         extraction.source.clone(),
                         extraction.extractor.clone(),

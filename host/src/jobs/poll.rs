@@ -3,6 +3,10 @@
 //! limit, and backoff after failures). Outside windows nothing runs. Results go to the store
 //! with a TTL; each attempt is logged with source, extractor, session and the failed step, and
 //! counted by outcome in `/metrics`. With a shared store only the lock holder polls.
+//!
+//! Polling starts once the plugin registry's first scan is done (an extractor still compiling
+//! is not "missing"), and a source whose extractor is missing is retried as soon as the plugin
+//! table changes, not after its poll period. Each stored extraction wakes the health job.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -11,11 +15,15 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use tokio::{sync::Semaphore, task::JoinSet};
+use tokio::{
+    sync::{Notify, Semaphore},
+    task::JoinSet,
+};
 use tokio_util::sync::CancellationToken;
 
-use super::{Backoff, sleep_or_shutdown};
+use super::Backoff;
 use crate::{
+    Readiness,
     config::SourceConfig,
     extract::{PluginRegistry, bindings::SessionRef},
     schedule::{
@@ -53,12 +61,19 @@ pub struct Poller {
     pub metrics: Arc<Metrics>,
     /// This replica's lock holder id.
     pub holder: String,
+    /// Readiness checks: polling waits for the plugin registry's first scan.
+    pub readiness: Readiness,
+    /// Notified after every stored extraction, so new candidates are probed at once.
+    pub extracted: Arc<Notify>,
 }
 
 #[derive(Default)]
 struct Due {
     next: Option<DateTime<Utc>>,
     failures: u32,
+    /// The last attempt found no loaded extractor in this plugin table generation: retry as soon
+    /// as the table changes.
+    missing_in: Option<u64>,
 }
 
 impl Poller {
@@ -79,8 +94,13 @@ impl Poller {
         out
     }
 
-    /// Runs until `shutdown`.
+    /// Runs until `shutdown`. Starts polling once the plugin registry's first scan is done.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        tokio::select! {
+            () = self.readiness.wait(super::plugins::READY) => {}
+            () = shutdown.cancelled() => return,
+        }
+        let mut plugin_changes = self.plugins.changes();
         let limit = Arc::new(Semaphore::new(CONCURRENCY));
         let mut due: HashMap<(String, String), Due> = HashMap::new();
         let mut running: HashSet<(String, String)> = HashSet::new();
@@ -94,6 +114,7 @@ impl Poller {
                 let poll =
                     self.sources.iter().find(|s| s.id == key.0).map_or(Duration::from_secs(60), |s| s.poll);
                 let entry = due.entry(key).or_default();
+                entry.missing_in = None;
                 let wait = match outcome {
                     Outcome::Extracted { expires_at } => {
                         entry.failures = 0;
@@ -101,6 +122,11 @@ impl Poller {
                     }
                     Outcome::Failed => {
                         entry.failures += 1;
+                        jitter(poll.max(backoff.delay(entry.failures)))
+                    }
+                    Outcome::MissingExtractor { generation } => {
+                        entry.failures += 1;
+                        entry.missing_in = Some(generation);
                         jitter(poll.max(backoff.delay(entry.failures)))
                     }
                 };
@@ -116,11 +142,24 @@ impl Poller {
                 }
             }
             if leader {
+                let generation = *plugin_changes.borrow_and_update();
+                for ((source, _), d) in due.iter_mut() {
+                    if d.missing_in.is_some_and(|g| g != generation) {
+                        tracing::info!(source = %source, plugins = ?self.plugins.ids(), "plugins changed; retrying a source that was missing its extractor");
+                        d.missing_in = None;
+                        d.next = None;
+                    }
+                }
                 self.start_due(&mut due, &mut running, &mut tasks, &limit);
             }
-            if !sleep_or_shutdown(TICK, &shutdown).await {
-                tasks.abort_all();
-                return;
+            // Wake on the next tick, or at once when the plugin table changes.
+            tokio::select! {
+                () = tokio::time::sleep(TICK) => {}
+                _ = plugin_changes.changed() => {}
+                () = shutdown.cancelled() => {
+                    tasks.abort_all();
+                    return;
+                }
             }
         }
     }
@@ -181,18 +220,27 @@ impl Poller {
         let settings: Vec<(String, String)> =
             source.settings.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let started = std::time::Instant::now();
-        let result = self.plugins.extract(&source.extractor, session_ref, settings).await;
         let refresh_key = refresh_key(&session.id, &source.id);
+        // Read the generation before looking the plugin up: a load that lands in between bumps
+        // it, so the retry cannot be missed.
+        let generation = *self.plugins.changes().borrow();
+        if self.plugins.get(&source.extractor).is_none() {
+            let message = format!(
+                "no loaded extractor {:?}: no plugin in {} reports this id (loaded: {}); add its .wasm there and this source is retried at once",
+                source.extractor,
+                self.plugins.dir().display(),
+                self.plugins.ids().join(", "),
+            );
+            tracing::warn!(source = %source.id, extractor = %source.extractor, session = %session.id, step = STEP_EXTRACTOR_MISSING, detail = %message, "extraction failed");
+            self.record_error(&refresh_key, STEP_EXTRACTOR_MISSING, message).await;
+            self.count(source, STEP_EXTRACTOR_MISSING);
+            return Outcome::MissingExtractor { generation };
+        }
+        let result = self.plugins.extract(&source.extractor, session_ref, settings).await;
         let (label, outcome) = match result {
             Ok(candidates) if candidates.is_empty() => {
                 tracing::warn!(source = %source.id, extractor = %source.extractor, session = %session.id, "extractor found no streams");
-                let error = RefreshError {
-                    step: "url-extraction".into(),
-                    message: "the extractor found no streams".into(),
-                    at: Utc::now().timestamp(),
-                };
-                self.store
-                    .put(&refresh_key, serde_json::to_vec(&error).unwrap_or_default(), REFRESH_ERROR_TTL)
+                self.record_error(&refresh_key, "url-extraction", "the extractor found no streams".into())
                     .await;
                 ("empty", Outcome::Failed)
             }
@@ -217,6 +265,7 @@ impl Poller {
                     "extracted"
                 );
                 self.store.put(&refresh_key, b"null".to_vec(), REFRESH_ERROR_TTL).await;
+                self.extracted.notify_one();
                 ("ok", Outcome::Extracted { expires_at: soonest_expiry })
             }
             Err(e) => {
@@ -224,24 +273,28 @@ impl Poller {
                     source = %source.id, extractor = %source.extractor, session = %session.id,
                     step = e.step, detail = %e.detail, "extraction failed"
                 );
-                let error = RefreshError {
-                    step: e.step.into(),
-                    message: e.detail.clone(),
-                    at: Utc::now().timestamp(),
-                };
-                self.store
-                    .put(&refresh_key, serde_json::to_vec(&error).unwrap_or_default(), REFRESH_ERROR_TTL)
-                    .await;
+                self.record_error(&refresh_key, e.step, e.detail).await;
                 (e.step, Outcome::Failed)
             }
         };
+        self.count(source, label);
+        outcome
+    }
+
+    /// Remembers a failed refresh, shown as `token.refresh_error` and on the source in `/streams`.
+    async fn record_error(&self, refresh_key: &str, step: &str, message: String) {
+        let error = RefreshError { step: step.into(), message, at: Utc::now().timestamp() };
+        self.store.put(refresh_key, serde_json::to_vec(&error).unwrap_or_default(), REFRESH_ERROR_TTL).await;
+    }
+
+    /// Counts one attempt by outcome in `pitwall_extractions_total`.
+    fn count(&self, source: &SourceConfig, outcome: &str) {
         let labels = ExtractLabels {
             extractor: source.extractor.clone(),
             source: source.id.clone(),
-            outcome: label.to_string(),
+            outcome: outcome.to_string(),
         };
         self.metrics.extractions.get_or_create(&labels).inc();
-        outcome
     }
 }
 
@@ -255,7 +308,15 @@ pub enum Outcome {
     },
     /// Nothing stored (the previous extraction keeps serving until its TTL).
     Failed,
+    /// No loaded plugin reports the source's extractor id in plugin table `generation`.
+    MissingExtractor {
+        /// [`PluginRegistry::changes`] value when the extractor was looked up.
+        generation: u64,
+    },
 }
+
+/// The step reported for a source whose extractor is not loaded.
+pub const STEP_EXTRACTOR_MISSING: &str = "extractor-missing";
 
 /// The last refresh failure of a source for a session, shown as `token.refresh_error`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
