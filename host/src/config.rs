@@ -82,6 +82,21 @@ pub struct Flags {
     /// Allow listening on a non-loopback address without a viewer token.
     #[arg(long, env = "PITWALL_PUBLIC", global = true)]
     pub public: bool,
+    /// Host name this pitwall is reached by (repeatable). Without a viewer token, requests whose
+    /// `Host` is a name not listed here (nor `localhost`, nor an IP address) are refused, so a
+    /// DNS-rebinding page cannot drive the API.
+    #[arg(long = "public-host", env = "PITWALL_PUBLIC_HOST", value_delimiter = ',', global = true)]
+    pub public_host: Vec<String>,
+    /// Reverse proxy address or network (CIDR, repeatable) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed; nobody else's are.
+    #[arg(long = "trusted-proxy", env = "PITWALL_TRUSTED_PROXY", value_delimiter = ',', value_parser = parse_net, global = true)]
+    pub trusted_proxy: Vec<ipnet::IpNet>,
+    /// Client connections served at once.
+    #[arg(long, env = "PITWALL_MAX_CONNECTIONS", default_value_t = 4096, global = true)]
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers; also the keep-alive idle limit.
+    #[arg(long, env = "PITWALL_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    pub header_read_timeout: Duration,
     /// Key for relay URLs (otherwise generated on first start in the data dir).
     #[arg(long, env = "PITWALL_RELAY_KEY", global = true, hide_env_values = true)]
     pub relay_key: Option<String>,
@@ -95,6 +110,17 @@ pub struct Flags {
     #[arg(long, env = "PITWALL_DRAIN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
     pub drain_timeout: Duration,
 }
+
+/// `10.0.0.0/8`, `2001:db8::/32`, or a single address.
+fn parse_net(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is not an address or network (e.g. 10.0.0.0/8 or 192.0.2.7)"))
+}
+
+/// Shortest relay key accepted: relay URLs are sealed with a key derived from it.
+pub const MIN_RELAY_KEY_CHARS: usize = 32;
 
 /// Everything pitwall runs with, validated.
 #[derive(Debug, Clone)]
@@ -113,6 +139,7 @@ impl Config {
             None => FileConfig::default(),
         };
         let config = Config { flags, file };
+        config.check_secrets()?;
         config.check_exposure()?;
         Ok(config)
     }
@@ -128,6 +155,38 @@ impl Config {
     /// The compiled-plugin cache directory.
     pub fn cache_dir(&self) -> PathBuf {
         self.flags.cache_dir.clone().unwrap_or_else(|| self.flags.data_dir.join("cache"))
+    }
+
+    /// Refuses empty tokens (an empty viewer token would let anyone in) and short relay keys
+    /// (anyone could forge relay URLs).
+    fn check_secrets(&self) -> Result<(), ConfigError> {
+        let f = &self.flags;
+        for (key, value) in [("--viewer-token", &f.viewer_token), ("--admin-token", &f.admin_token)] {
+            if value.as_deref().is_some_and(|t| t.trim().is_empty()) {
+                return Err(ConfigError::new(
+                    key,
+                    "is empty; give a long random token, or leave the option out",
+                ));
+            }
+        }
+        if let Some(key) = &f.relay_key
+            && key.trim().chars().count() < MIN_RELAY_KEY_CHARS
+        {
+            return Err(ConfigError::new(
+                "--relay-key",
+                format!(
+                    "is {} characters; relay URLs sealed with a short key can be forged: use at least {MIN_RELAY_KEY_CHARS} random characters (e.g. `openssl rand -base64 32`), or leave it out to have one generated in the data dir",
+                    key.trim().chars().count()
+                ),
+            ));
+        }
+        if f.max_connections == 0 {
+            return Err(ConfigError::new("--max-connections", "must be at least 1"));
+        }
+        if f.header_read_timeout.is_zero() {
+            return Err(ConfigError::new("--header-read-timeout", "must be longer than 0s"));
+        }
+        Ok(())
     }
 
     /// Refuses a non-loopback listener without a viewer token unless `--public` is given.

@@ -11,14 +11,11 @@ pub mod jobs;
 pub mod net;
 pub mod relay;
 pub mod schedule;
+pub mod serve;
 pub mod store;
 pub mod telemetry;
 
-use std::{
-    collections::BTreeMap,
-    future::{Future, IntoFuture},
-    sync::{Arc, Mutex},
-};
+use std::{collections::BTreeMap, future::Future, sync::Arc};
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -48,33 +45,48 @@ pub struct AppState {
     pub relay: Arc<relay::Relay>,
     /// Cancelled when the server shuts down; every background loop watches it.
     pub shutdown: CancellationToken,
+    /// Wrong-token attempts per client.
+    pub throttle: Arc<api::auth::LoginThrottle>,
 }
 
-/// Named readiness checks: `/readyz` answers 200 once every registered one is done.
-#[derive(Clone, Default)]
+/// Named readiness checks: `/readyz` answers 200 once every registered one is done, and jobs
+/// that depend on another's first result wait for its check ([`Readiness::wait`]).
+#[derive(Clone)]
 pub struct Readiness {
-    checks: Arc<Mutex<BTreeMap<&'static str, bool>>>,
+    checks: Arc<tokio::sync::watch::Sender<BTreeMap<&'static str, bool>>>,
+}
+
+impl Default for Readiness {
+    fn default() -> Self {
+        Readiness { checks: Arc::new(tokio::sync::watch::Sender::new(BTreeMap::new())) }
+    }
 }
 
 impl Readiness {
     /// Registers a check that starts as not ready.
     pub fn register(&self, name: &'static str) {
-        self.lock().insert(name, false);
+        self.checks.send_modify(|checks| {
+            checks.insert(name, false);
+        });
     }
 
     /// Marks a check as ready.
     pub fn set_ready(&self, name: &'static str) {
-        self.lock().insert(name, true);
+        self.checks.send_modify(|checks| {
+            checks.insert(name, true);
+        });
     }
 
     /// Names of the checks still pending.
     pub fn pending(&self) -> Vec<&'static str> {
-        self.lock().iter().filter(|(_, ready)| !**ready).map(|(name, _)| *name).collect()
+        self.checks.borrow().iter().filter(|(_, ready)| !**ready).map(|(name, _)| *name).collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<&'static str, bool>> {
-        // A panic while holding this lock cannot leave the map inconsistent; keep serving.
-        self.checks.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Resolves once check `name` is ready (at once if it already is).
+    pub async fn wait(&self, name: &'static str) {
+        let mut changes = self.checks.subscribe();
+        // The sender lives as long as `self`, so the channel cannot close while we wait.
+        let _ = changes.wait_for(|checks| checks.get(name) == Some(&true)).await;
     }
 }
 
@@ -119,7 +131,8 @@ pub async fn run_with_clock(
     let drain_timeout = config.flags.drain_timeout;
     let mut guard = UpstreamGuard::new(&config.flags.allow_upstream);
     if let Some(testbed) = &testbed {
-        guard = guard.with_override(DEMO_DOMAIN, testbed.addr().ip());
+        let ports = [testbed.addr().port(), testbed.second_addr().port()];
+        guard = guard.with_override(DEMO_DOMAIN, testbed.addr().ip(), &ports);
     }
     let schedule = Arc::new(schedule::from_config(&config, &guard, clock)?);
     schedule.load_local();
@@ -148,6 +161,7 @@ pub async fn run_with_clock(
         store,
         relay,
         shutdown: CancellationToken::new(),
+        throttle: Arc::default(),
     };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -158,25 +172,26 @@ pub async fn run_with_clock(
     let prober = health::probe::Prober::new(&guard, std::time::Duration::from_secs(10))?;
     let jobs = spawn_jobs(&state, prober);
     let app = api::router(state.clone());
-    let stop = state.shutdown.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        tracing::info!("shutting down: no new connections, draining in-flight responses");
-        stop.cancel();
-    });
-    let stop = state.shutdown.clone();
-    let server = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .into_future();
-    tokio::pin!(server);
-    let stop = state.shutdown.clone();
+    let limits = serve::EdgeLimits {
+        max_connections: state.config.flags.max_connections,
+        header_read_timeout: state.config.flags.header_read_timeout,
+        ..serve::EdgeLimits::default()
+    };
+    let serving = serve::serve(
+        listener,
+        app,
+        limits,
+        state.config.flags.trusted_proxy.clone(),
+        state.shutdown.clone(),
+        drain_timeout,
+    );
+    tokio::pin!(serving);
     tokio::select! {
-        result = &mut server => result?,
-        () = async move {
-            stop.cancelled().await;
-            tokio::time::sleep(drain_timeout).await;
-        } => {
-            tracing::warn!(timeout = ?drain_timeout, "drain timeout reached; closing remaining connections");
+        result = &mut serving => result?,
+        () = shutdown => {
+            tracing::info!("shutting down: no new connections, draining in-flight responses");
+            state.shutdown.cancel();
+            serving.await?;
         }
     }
     state.shutdown.cancel();
@@ -219,6 +234,8 @@ fn spawn_jobs(state: &AppState, prober: health::probe::Prober) -> Vec<tokio::tas
         window_after: state.config.file.polling.window_after,
         metrics: state.metrics.clone(),
         holder: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
+        readiness: state.readiness.clone(),
+        extracted: Arc::new(tokio::sync::Notify::new()),
     });
     let health = Arc::new(jobs::health::HealthJob {
         poller: poller.clone(),

@@ -5,6 +5,9 @@
 //! multicast and cloud-metadata addresses are refused after DNS resolution (in the client's
 //! resolver, so every connection and every redirect hop is checked), unless the URL's host is
 //! listed in `--allow-upstream` (`HOST` for any port, `HOST:PORT` for one; matched as written).
+//! IPv6 forms that embed an IPv4 address (mapped, compatible, translated, 6to4, Teredo, NAT64)
+//! are refused or judged by the address they embed. The client never uses a system proxy
+//! (`HTTP(S)_PROXY`): a proxy would connect on our behalf, past the resolver's check.
 
 use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
@@ -48,7 +51,15 @@ struct AllowEntry {
 #[derive(Debug, Clone, Default)]
 pub struct UpstreamGuard {
     allow: Arc<Vec<AllowEntry>>,
-    overrides: Arc<Vec<(String, IpAddr)>>,
+    overrides: Arc<Vec<Override>>,
+}
+
+/// A domain (and every name under it) resolved to a fixed address, reachable on listed ports.
+#[derive(Debug, Clone)]
+struct Override {
+    domain: String,
+    ip: IpAddr,
+    ports: Vec<u16>,
 }
 
 impl UpstreamGuard {
@@ -58,20 +69,22 @@ impl UpstreamGuard {
         UpstreamGuard { allow: Arc::new(allow), overrides: Arc::default() }
     }
 
-    /// Resolves `domain` and every name under it to `ip`, and allows them upstream.
-    pub fn with_override(mut self, domain: &str, ip: IpAddr) -> Self {
+    /// Resolves `domain` and every name under it to `ip`, and allows them upstream on `ports`
+    /// only (the demo's testbed ports, not every service on that address).
+    pub fn with_override(mut self, domain: &str, ip: IpAddr, ports: &[u16]) -> Self {
         let mut overrides = Vec::clone(&self.overrides);
-        overrides.push((domain.trim_start_matches("*.").to_ascii_lowercase(), ip));
+        overrides.push(Override {
+            domain: domain.trim_start_matches("*.").to_ascii_lowercase(),
+            ip,
+            ports: ports.to_vec(),
+        });
         self.overrides = Arc::new(overrides);
         self
     }
 
-    fn overridden(&self, name: &str) -> Option<IpAddr> {
+    fn overridden(&self, name: &str) -> Option<&Override> {
         let name = name.to_ascii_lowercase();
-        self.overrides
-            .iter()
-            .find(|(domain, _)| name == *domain || name.ends_with(&format!(".{domain}")))
-            .map(|(_, ip)| *ip)
+        self.overrides.iter().find(|o| name == o.domain || name.ends_with(&format!(".{}", o.domain)))
     }
 
     /// Checks a URL before a request or redirect hop. Host names are checked again, address by
@@ -83,8 +96,11 @@ impl UpstreamGuard {
         let Some(host) = url.host_str() else { return Err(GuardError::Scheme(redact(url))) };
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let port = url.port_or_known_default();
-        if self.overridden(host).is_some() {
-            return Ok(());
+        if let Some(o) = self.overridden(host) {
+            return match port {
+                Some(port) if o.ports.contains(&port) => Ok(()),
+                _ => Err(GuardError::Port(format!("{host}:{}", port.unwrap_or(0)))),
+            };
         }
         let mut listed = false;
         for entry in self.allow.iter() {
@@ -133,7 +149,22 @@ pub fn blocked_kind(addr: IpAddr) -> Option<&'static str> {
                 return blocked_v4(v4);
             }
             let seg = v6.segments();
-            if v6.is_loopback() {
+            if seg[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified() {
+                // ::a.b.c.d, deprecated "IPv4-compatible": some stacks still route it as IPv4.
+                Some("IPv4-compatible")
+            } else if seg[..4] == [0; 4] && seg[4] == 0xffff && seg[5] == 0 {
+                // ::ffff:0:a.b.c.d, "IPv4-translated" (SIIT).
+                Some("IPv4-translated")
+            } else if seg[0] == 0x2002 {
+                // 6to4 embeds any IPv4 address, private ones included.
+                Some("6to4")
+            } else if seg[0] == 0x2001 && seg[1] == 0 {
+                Some("Teredo")
+            } else if seg[0] & 0xffc0 == 0xfec0 {
+                Some("site-local")
+            } else if seg[0] == 0x0100 && seg[1..4] == [0; 3] {
+                Some("discard-only")
+            } else if v6.is_loopback() {
                 Some("loopback")
             } else if v6.is_unspecified() {
                 Some("unspecified")
@@ -175,7 +206,11 @@ fn blocked_v4(v4: Ipv4Addr) -> Option<&'static str> {
         || a >= 240
         || v4.is_documentation()
         || (a == 198 && (b == 18 || b == 19))
+        || (a == 192 && b == 0 && v4.octets()[2] == 0)
+        || (a == 192 && b == 88 && v4.octets()[2] == 99)
     {
+        // 192.0.0.0/24: IETF protocol assignments (DS-Lite, NAT64 discovery); 192.88.99.0/24:
+        // the retired 6to4 relay anycast.
         Some("reserved")
     } else {
         None
@@ -192,8 +227,8 @@ impl Resolve for GuardedResolver {
         let guard = self.guard.clone();
         Box::pin(async move {
             let host = name.as_str().to_string();
-            if let Some(ip) = guard.overridden(&host) {
-                return Ok(Box::new(std::iter::once(SocketAddr::new(ip, 0))) as Addrs);
+            if let Some(o) = guard.overridden(&host) {
+                return Ok(Box::new(std::iter::once(SocketAddr::new(o.ip, 0))) as Addrs);
             }
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             if guard.name_allowed(&host) {
@@ -231,6 +266,7 @@ pub fn client_builder(guard: &UpstreamGuard) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .dns_resolver(Arc::new(GuardedResolver { guard: guard.clone() }))
         .redirect(policy)
+        .no_proxy()
         .connect_timeout(Duration::from_secs(5))
         .read_timeout(Duration::from_secs(15))
         .user_agent(concat!("pitwall/", env!("CARGO_PKG_VERSION")))
@@ -312,6 +348,19 @@ mod tests {
             "http://[fe80::1]/",
             "http://[fd00:ec2::254]/",
             "http://[::ffff:127.0.0.1]/",
+            "http://[::127.0.0.1]/",
+            "http://[::10.0.0.1]/",
+            "http://[::ffff:0:127.0.0.1]/",
+            "http://[::ffff:0:a9fe:a9fe]/",
+            "http://[2002:7f00:1::]/",
+            "http://[2002:a00:1::1]/",
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+            "http://[fec0::1]/",
+            "http://[64:ff9b::a00:1]/",
+            "http://[64:ff9b:1::a00:1]/",
+            "http://[100::1]/",
+            "http://192.0.0.170/",
+            "http://192.0.0.8/",
         ] {
             assert!(matches!(check(&g, url), Err(GuardError::Blocked { .. })), "{url}");
         }
@@ -331,12 +380,18 @@ mod tests {
 
     #[tokio::test]
     async fn overrides_resolve_and_allow_a_domain() {
-        let g = UpstreamGuard::default().with_override("*.demo.invalid", IpAddr::V4(Ipv4Addr::LOCALHOST));
-        assert_eq!(check(&g, "http://tv.demo.invalid:1234/x"), Ok(()));
-        assert_eq!(check(&g, "http://demo.invalid/x"), Ok(()));
-        assert!(matches!(check(&g, "http://127.0.0.1/x"), Err(GuardError::Blocked { .. })));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
+        let g = UpstreamGuard::default().with_override(
+            "*.demo.invalid",
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            &[port],
+        );
+        assert_eq!(check(&g, &format!("http://tv.demo.invalid:{port}/x")), Ok(()));
+        assert_eq!(check(&g, &format!("http://demo.invalid:{port}/x")), Ok(()));
+        assert!(matches!(check(&g, "http://tv.demo.invalid:22/x"), Err(GuardError::Port(_))), "another port");
+        assert!(matches!(check(&g, "http://demo.invalid/x"), Err(GuardError::Port(_))), "the default port");
+        assert!(matches!(check(&g, "http://127.0.0.1/x"), Err(GuardError::Blocked { .. })));
         tokio::spawn(async move {
             let (mut socket, _) = listener.accept().await.unwrap();
             use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -4,70 +4,13 @@
 
 use std::{
     io::{BufRead, BufReader},
-    path::Path,
-    process::{Child, Command, Stdio},
-    sync::mpsc,
-    time::{Duration, Instant},
+    process::{Command, Stdio},
+    time::Duration,
 };
 
-/// A running `pitwall` process, killed on drop.
-struct Pitwall {
-    child: Child,
-    url: String,
-}
+mod common;
 
-impl Pitwall {
-    fn start(args: &[&str], data: &Path) -> Pitwall {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pitwall"))
-            .args(["--listen", "127.0.0.1:0"])
-            .arg("--data-dir")
-            .arg(data)
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn pitwall");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(url.to_string());
-                }
-            }
-        });
-        let url = rx.recv_timeout(Duration::from_secs(30)).expect("pitwall prints `listening on http://…`");
-        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-        Pitwall { child, url }
-    }
-
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "pitwall did not exit after SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Pitwall {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn web_dir(root: &Path) -> String {
-    let dir = root.join("web");
-    std::fs::create_dir_all(dir.join("_app/immutable")).unwrap();
-    std::fs::write(dir.join("index.html"), "<!doctype html><title>pitwall</title><div id=app></div>")
-        .unwrap();
-    std::fs::write(dir.join("_app/immutable/app.123.js"), "console.log(1)").unwrap();
-    dir.to_str().unwrap().to_string()
-}
+use common::{Binary as Pitwall, web_dir};
 
 #[tokio::test]
 async fn serves_probes_metrics_and_the_web_app() {

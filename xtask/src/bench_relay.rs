@@ -29,6 +29,7 @@ pub fn run(root: &Path) -> Result<Vec<String>> {
         "pitwall",
         Command::new(bin.join("pitwall"))
             .args(["--listen", "127.0.0.1:0", "--log-format", "json", "--allow-upstream", &tb])
+            .args(["--admin-token", BENCH_ADMIN_TOKEN])
             .arg("--data-dir")
             .arg(&data)
             .env("RUST_LOG", "warn"),
@@ -140,6 +141,9 @@ fn json_string(json: &str, key: &str) -> Option<String> {
     Some(json[start..end].replace("\\/", "/"))
 }
 
+/// `/proxy` needs an admin token; the benchmark's pitwall gets this one.
+const BENCH_ADMIN_TOKEN: &str = "bench-admin-token";
+
 fn get(addr: &str, path: &str) -> Result<String> {
     request(addr, "GET", path)
 }
@@ -150,7 +154,7 @@ fn request(addr: &str, method: &str, path: &str) -> Result<String> {
     stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {BENCH_ADMIN_TOKEN}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     )
     .map_err(|e| e.to_string())?;
     let mut raw = Vec::new();

@@ -1,5 +1,16 @@
-//! Viewer access: with `--viewer-token`, every request except the probes needs the token, from the
-//! `pitwall_token` cookie (set by opening `/?token=T`) or `Authorization: Bearer T`.
+//! Who may ask: with `--viewer-token`, every request except the probes needs the token, from the
+//! `pitwall_token` cookie (set by opening `/?token=T`) or `Authorization: Bearer T`; wrong
+//! tokens are throttled per client address. Without a viewer token, only requests addressed to
+//! an IP address, `localhost` or a `--public-host` name are served (a DNS-rebinding page has
+//! neither). `/proxy` exists only with `--admin-token`. Forwarded headers (`X-Forwarded-For`,
+//! `X-Forwarded-Proto`) count only from `--trusted-proxy` peers.
+
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
 use axum::{
     extract::{Request, State},
@@ -10,7 +21,7 @@ use axum::{
 use subtle::ConstantTimeEq;
 
 use super::error::AppError;
-use crate::AppState;
+use crate::{AppState, serve};
 
 /// Name of the cookie that carries the viewer token.
 pub const COOKIE: &str = "pitwall_token";
@@ -26,18 +37,175 @@ pub async fn require_viewer(State(state): State<AppState>, request: Request, nex
     if OPEN_PATHS.contains(&request.uri().path()) {
         return next.run(request).await;
     }
+    let client = client_ip(&state, &request);
+    if let Some(wait) = state.throttle.blocked(client) {
+        return throttled(wait);
+    }
     if let Some(given) = query_token(&request) {
         if matches(given, expected) {
-            return login_redirect(&request, expected);
+            return login_redirect(&request, expected, is_https(&state, &request));
         }
+        state.throttle.failed(client);
         return AppError::Unauthorized("wrong token".into()).into_response();
     }
     let admin = state.config.flags.admin_token.as_deref();
-    if presented_tokens(&request).any(|t| matches(t, expected) || admin.is_some_and(|a| matches(t, a))) {
+    let (mut presented, mut accepted) = (false, false);
+    for token in presented_tokens(&request) {
+        presented = true;
+        accepted |= matches(token, expected) || admin.is_some_and(|a| matches(token, a));
+    }
+    if accepted {
         return next.run(request).await;
+    }
+    if presented {
+        state.throttle.failed(client);
+        return AppError::Unauthorized("wrong token: open /?token=YOUR_TOKEN once".into()).into_response();
     }
     AppError::Unauthorized("this pitwall needs a viewer token: open /?token=YOUR_TOKEN once".into())
         .into_response()
+}
+
+/// Middleware: without a viewer token, serve only requests addressed to an IP address,
+/// `localhost`, or a `--public-host` name. A page on another site that rebinds its own name to
+/// this address sends its own name as `Host`, so it is refused.
+pub async fn require_known_host(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if state.config.flags.viewer_token.is_some() || OPEN_PATHS.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| request.uri().host())
+        .unwrap_or_default();
+    if known_host(host, &state.config.flags.public_host) {
+        return next.run(request).await;
+    }
+    AppError::MisdirectedRequest(format!(
+        "this pitwall does not answer to the host name {:?}; add --public-host {} if that is its name",
+        host.chars().take(100).collect::<String>(),
+        host_name(host).chars().take(100).collect::<String>(),
+    ))
+    .into_response()
+}
+
+/// The name part of a `Host` header (no port, no IPv6 brackets).
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or_default();
+    }
+    host.rsplit_once(':')
+        .map_or(host, |(name, port)| if port.chars().all(|c| c.is_ascii_digit()) { name } else { host })
+}
+
+fn known_host(host: &str, public: &[String]) -> bool {
+    let name = host_name(host).trim_end_matches('.');
+    name.parse::<IpAddr>().is_ok()
+        || name.eq_ignore_ascii_case("localhost")
+        || public.iter().any(|p| host_name(p).trim_end_matches('.').eq_ignore_ascii_case(name))
+}
+
+/// Middleware for `/proxy`: an admin route that exists only when an admin token is set.
+pub async fn require_proxy_admin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if state.config.flags.admin_token.is_none() {
+        return AppError::Forbidden(
+            "/proxy is off: it relays any URL, so it needs an admin token; start pitwall with --admin-token and send Authorization: Bearer <token>".into(),
+        )
+        .into_response();
+    }
+    if let Err(e) = require_admin(&state, request.headers()) {
+        return e.into_response();
+    }
+    next.run(request).await
+}
+
+/// The client's address: the peer, or for a `--trusted-proxy` peer the last `X-Forwarded-For`
+/// hop that is not itself a trusted proxy.
+pub fn client_ip(state: &AppState, request: &Request) -> IpAddr {
+    let peer = serve::peer(request).ip();
+    let trusted = &state.config.flags.trusted_proxy;
+    if !trusted.iter().any(|net| net.contains(&peer)) {
+        return peer;
+    }
+    let forwarded = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>();
+    forwarded.into_iter().rev().find(|ip| !trusted.iter().any(|net| net.contains(ip))).unwrap_or(peer)
+}
+
+/// Whether the client reached us over HTTPS, as told by a `--trusted-proxy` peer.
+fn is_https(state: &AppState, request: &Request) -> bool {
+    let peer = serve::peer(request).ip();
+    state.config.flags.trusted_proxy.iter().any(|net| net.contains(&peer))
+        && request
+            .headers()
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').next().is_some_and(|p| p.trim().eq_ignore_ascii_case("https")))
+}
+
+/// Wrong-token attempts per client address: past [`LoginThrottle::MAX_FAILURES`] in one
+/// window, the client gets 429 until the window ends.
+#[derive(Default)]
+pub struct LoginThrottle {
+    clients: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl LoginThrottle {
+    /// Wrong tokens allowed per client and window.
+    pub const MAX_FAILURES: u32 = 10;
+    /// The window.
+    pub const WINDOW: Duration = Duration::from_secs(300);
+    /// Clients remembered at once; past it, the expired entries go, then the oldest.
+    const CAPACITY: usize = 65_536;
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, (Instant, u32)>> {
+        self.clients.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How long `client` must wait, when it is throttled.
+    pub fn blocked(&self, client: IpAddr) -> Option<Duration> {
+        let clients = self.lock();
+        let (since, failures) = clients.get(&client)?;
+        let left = Self::WINDOW.checked_sub(since.elapsed())?;
+        (*failures >= Self::MAX_FAILURES).then_some(left)
+    }
+
+    /// Counts a wrong token from `client`.
+    pub fn failed(&self, client: IpAddr) {
+        let mut clients = self.lock();
+        if clients.len() >= Self::CAPACITY {
+            clients.retain(|_, (since, _)| since.elapsed() < Self::WINDOW);
+            if clients.len() >= Self::CAPACITY
+                && let Some(oldest) = clients.iter().min_by_key(|(_, (since, _))| *since).map(|(ip, _)| *ip)
+            {
+                clients.remove(&oldest);
+            }
+        }
+        let entry = clients.entry(client).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= Self::WINDOW {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 += 1;
+        if entry.1 == Self::MAX_FAILURES {
+            tracing::warn!(client = %client, window = ?Self::WINDOW, "too many wrong tokens; throttling this client");
+        }
+    }
+}
+
+fn throttled(wait: Duration) -> Response {
+    let mut response =
+        AppError::TooManyRequests(format!("too many wrong tokens; try again in {} s", wait.as_secs().max(1)))
+            .into_response();
+    if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// With `--admin-token`, requires `Authorization: Bearer <admin token>`.
@@ -76,13 +244,54 @@ fn query_token(request: &Request) -> Option<&str> {
     request.uri().query()?.split('&').find_map(|kv| kv.strip_prefix("token="))
 }
 
-/// Sets the cookie and redirects to the same path without the token in the address bar.
-fn login_redirect(request: &Request, token: &str) -> Response {
-    let path = request.uri().path();
-    let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000");
-    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, path.to_string())]).into_response();
+/// Sets the cookie and redirects to the same path without the token in the address bar. The
+/// path is made local (`//evil.example/` would be another site to a browser), and the cookie is
+/// `Secure` when the client came over HTTPS.
+fn login_redirect(request: &Request, token: &str, https: bool) -> Response {
+    let path = format!("/{}", request.uri().path().trim_start_matches(['/', '\\']));
+    let secure = if https { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000{secure}");
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, path)]).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_hosts_are_addresses_localhost_and_public_names() {
+        let public = vec!["f1.example.net".to_string()];
+        for host in [
+            "127.0.0.1:8080",
+            "[::1]:8080",
+            "10.0.0.5",
+            "localhost:8080",
+            "LOCALHOST",
+            "f1.example.net",
+            "F1.example.net.:443",
+        ] {
+            assert!(known_host(host, &public), "{host}");
+        }
+        for host in ["evil.example", "evil.example:8080", "localhost.evil.example", "", "f1.example.net.evil"]
+        {
+            assert!(!known_host(host, &public), "{host}");
+        }
+    }
+
+    #[test]
+    fn throttle_blocks_after_the_limit_only_that_client() {
+        let throttle = LoginThrottle::default();
+        let (a, b): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+        for _ in 0..LoginThrottle::MAX_FAILURES - 1 {
+            throttle.failed(a);
+        }
+        assert_eq!(throttle.blocked(a), None);
+        throttle.failed(a);
+        assert!(throttle.blocked(a).is_some());
+        assert_eq!(throttle.blocked(b), None);
+    }
 }

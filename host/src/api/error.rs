@@ -26,6 +26,12 @@ pub enum AppError {
     /// 405: the route exists, the method does not.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// 421: the request names a host this server does not answer to.
+    #[error("{0}")]
+    MisdirectedRequest(String),
+    /// 429: too many failed attempts; the message says when to retry.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// An upstream answered an error or timed out; its status (403, 404, 5xx, 504) is kept.
     #[error("{1}")]
     Upstream(axum::http::StatusCode, String),
@@ -49,6 +55,8 @@ impl AppError {
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            AppError::MisdirectedRequest(_) => (StatusCode::MISDIRECTED_REQUEST, "misdirected_request"),
+            AppError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             AppError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "upstream_error"),
             AppError::Upstream(status, _) => (*status, "upstream_error"),
             AppError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),

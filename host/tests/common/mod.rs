@@ -75,7 +75,7 @@ pub fn guest(package: &str) -> PathBuf {
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(&root)
             .args(["build", "--release", "--target", "wasm32-wasip2"])
-            .args(["-p", "direct", "-p", "demo-site", "-p", "abuse-guest"])
+            .args(["-p", "direct", "-p", "demo-site", "-p", "generic-page", "-p", "abuse-guest"])
             .status()
             .expect("run cargo");
         assert!(status.success(), "building the guest components failed");
@@ -144,4 +144,105 @@ pub fn test_redis() -> TestRedis {
         std::thread::sleep(Duration::from_millis(50));
     }
     TestRedis { url: format!("redis://127.0.0.1:{port}"), child: Some(child) }
+}
+
+/// The real `pitwall` binary on a free loopback port, killed on drop. Its log (stderr) is kept
+/// for tests that read it.
+pub struct Binary {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Binary {
+    /// Starts `pitwall --listen 127.0.0.1:0 --data-dir DATA ARGS…` and waits (bounded) for
+    /// `listening on`.
+    pub fn start(args: &[&str], data: &Path) -> Binary {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pitwall"))
+            .args(["--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(data)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn pitwall");
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        let url = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(url) => url,
+            Err(_) => panic!("pitwall did not print `listening on`; log:\n{}", log.lock().unwrap()),
+        };
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        Binary { child, url, log }
+    }
+
+    /// Everything logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn addr(&self) -> &str {
+        self.url.trim_start_matches("http://")
+    }
+
+    /// The process's resident memory in KiB (`VmRSS`).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(std::time::Instant::now() < deadline, "pitwall did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal built web app under `root/web` (index, one hashed asset); returns its path.
+pub fn web_dir(root: &Path) -> String {
+    let dir = root.join("web");
+    std::fs::create_dir_all(dir.join("_app/immutable")).unwrap();
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>pitwall</title><div id=app></div>")
+        .unwrap();
+    std::fs::write(dir.join("_app/immutable/app.123.js"), "console.log(1)").unwrap();
+    dir.to_str().unwrap().to_string()
 }

@@ -1,0 +1,159 @@
+//! The HTTP edge: pitwall's own accept loop over hyper's HTTP/1.1 server, because `axum::serve`
+//! installs no timer (so hyper's header-read timeout is inert) and caps nothing. Here every
+//! connection must deliver a complete request head within [`EdgeLimits::header_read_timeout`]
+//! (also the keep-alive idle limit), heads are capped in size, connections are capped in total
+//! and per client address, and shutdown stops accepting, lets in-flight responses finish for the
+//! drain timeout, then closes what is left.
+//!
+//! HTTP/2 is not served in clear text: browsers speak it only over TLS, which a reverse proxy in
+//! front of pitwall terminates.
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{Router, extract::ConnectInfo};
+use hyper::body::Incoming;
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+    service::TowerToHyperService,
+};
+use tokio::{net::TcpListener, sync::Semaphore, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+/// Connection-level limits.
+#[derive(Debug, Clone, Copy)]
+pub struct EdgeLimits {
+    /// Connections open at once; further clients wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// Connections open at once from one client address (not applied to trusted proxies).
+    pub max_connections_per_client: usize,
+    /// Time a client has to send a complete request head; also how long an idle keep-alive
+    /// connection stays open.
+    pub header_read_timeout: Duration,
+    /// Largest request head (request line and headers) accepted.
+    pub max_head_bytes: usize,
+}
+
+impl Default for EdgeLimits {
+    fn default() -> Self {
+        EdgeLimits {
+            max_connections: 4096,
+            max_connections_per_client: 256,
+            header_read_timeout: Duration::from_secs(10),
+            max_head_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Open connections per client address.
+#[derive(Default)]
+struct PerClient {
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+impl PerClient {
+    fn try_open(&self, ip: IpAddr, max: usize) -> bool {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(ip).or_default();
+        if *n >= max {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    fn close(&self, ip: IpAddr) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&ip);
+            }
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `stop` is cancelled, then drains for at most `drain_timeout`
+/// and closes the connections still open. Each request carries `ConnectInfo<SocketAddr>`.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: EdgeLimits,
+    unlimited_peers: Vec<ipnet::IpNet>,
+    stop: CancellationToken,
+    drain_timeout: Duration,
+) -> std::io::Result<()> {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_head_bytes.max(8192));
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let per_client = Arc::new(PerClient::default());
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    loop {
+        while connections.try_join_next().is_some() {}
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = stop.cancelled() => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = stop.cancelled() => break,
+        };
+        let limited = !unlimited_peers.iter().any(|net| net.contains(&peer.ip()));
+        if limited && !per_client.try_open(peer.ip(), limits.max_connections_per_client) {
+            tracing::debug!(peer = %peer.ip(), "too many connections from one client; closing");
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service =
+            TowerToHyperService::new(tower::service_fn(move |mut request: hyper::Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                app.clone().oneshot(request)
+            }));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let per_client = per_client.clone();
+        connections.spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(peer = %peer, error = %e, "connection ended with an error");
+            }
+            if limited {
+                per_client.close(peer.ip());
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(drain_timeout) => {
+            tracing::warn!(timeout = ?drain_timeout, open = connections.len(), "drain timeout reached; closing remaining connections");
+        }
+    }
+    connections.shutdown().await;
+    Ok(())
+}
+
+/// The peer address of a request served by [`serve`] (unspecified when absent, e.g. in unit tests).
+pub fn peer(request: &axum::extract::Request) -> SocketAddr {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |ConnectInfo(addr)| *addr)
+}
