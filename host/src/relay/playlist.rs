@@ -250,8 +250,9 @@ fn scan_line<E>(line: &str, master: bool, report: &mut impl FnMut(Event) -> Resu
         }
         return Ok(());
     }
-    let blank = if master { line.is_empty() } else { line.trim_matches([' ', '\t']).is_empty() };
-    if blank {
+    // A line of nothing but spaces and tabs is blank, in a master too: resolved, it would name
+    // the playlist itself, so mapping it would only turn a harmless line into a relay URL.
+    if line.trim_matches([' ', '\t']).is_empty() {
         return Ok(());
     }
     // The span is what the URL parser would read anyway: it strips C0 controls and spaces.
@@ -634,14 +635,21 @@ seg.ts\n";
     }
 
     #[test]
-    fn whitespace_only_lines_are_variant_uris_in_a_master_but_blank_in_media() {
-        // hls.js takes the next non-comment line after EXT-X-STREAM-INF, even one of spaces.
-        let (out, seen) = numbered("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n   \n");
-        assert_eq!(out.unwrap(), "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n   /relay/0\n");
-        assert_eq!(seen, [(BASE.to_owned(), UriKind::Playlist)]);
-        let (out, seen) = numbered("#EXTM3U\n#EXTINF:4,\n \t\nseg.ts\n");
-        assert_eq!(out.unwrap(), "#EXTM3U\n#EXTINF:4,\n \t\n/relay/0\n");
-        assert_eq!(seen.len(), 1);
+    fn whitespace_only_lines_are_kept_byte_for_byte_in_masters_and_media() {
+        for text in [
+            "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n   \nv.m3u8\n",
+            "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n\t \r\nv.m3u8\n",
+            "#EXTM3U\n#EXTINF:4,\n \t\nseg.ts\n",
+        ] {
+            let (out, seen) = numbered(text);
+            let expected = text.replace("v.m3u8", "/relay/0").replace("seg.ts", "/relay/0");
+            assert_eq!(out.unwrap(), expected, "{text:?}");
+            assert_eq!(seen.len(), 1, "{text:?}");
+        }
+        let (out, seen) = numbered("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n \t \n");
+        assert_eq!(out.unwrap(), "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n \t \n");
+        assert!(seen.is_empty());
+        assert!(uris("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n  \n").is_empty());
     }
 
     #[test]
@@ -749,6 +757,9 @@ seg.ts\n";
         fn kept_line() -> impl Strategy<Value = Vec<Piece>> {
             prop_oneof![
                 Just(""),
+                Just("   "),
+                Just(" \t"),
+                Just("\t"),
                 Just("# comment URI=\"x.ts\""),
                 Just("#EXTINF:4.000,"),
                 Just("#EXTINF:4.000,title, with commas"),
