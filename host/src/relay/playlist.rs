@@ -66,7 +66,17 @@ pub enum RewriteError {
         /// 1-based line number.
         line: usize,
     },
+    /// More URIs than [`MAX_URIS`]: no real playlist has that many, and each costs a sealed
+    /// relay URL.
+    #[error("playlist has more than {MAX_URIS} URIs; refusing to rewrite it")]
+    TooManyUris,
+    /// The rewrite was stopped before it finished (its worker went away).
+    #[error("playlist rewrite was aborted")]
+    Aborted,
 }
+
+/// Most URIs one playlist may have. A long live window of LL-HLS parts has a few thousand.
+pub const MAX_URIS: usize = 20_000;
 
 /// Whether the text is a master playlist (has `EXT-X-STREAM-INF`, `EXT-X-I-FRAME-STREAM-INF` or
 /// `EXT-X-MEDIA`). Tag names are matched whole: `EXT-X-MEDIA-SEQUENCE` is a media playlist tag.
@@ -81,7 +91,8 @@ pub fn is_master(text: &str) -> bool {
 /// the result is http(s), replaced by `map(&absolute, kind)`. Other schemes (`skd://`, `data:`)
 /// are kept as written. Every other byte is kept: unknown tags, comments, blank lines, CRLF vs LF
 /// per line, a UTF-8 BOM, a missing final newline, attribute order and quoting. An unquoted
-/// URI attribute value (invalid HLS, seen in the wild) is written back quoted.
+/// URI attribute value (invalid HLS, seen in the wild) is written back quoted. A playlist with
+/// more than [`MAX_URIS`] URIs is refused before the next one is mapped.
 pub fn rewrite(
     text: &str,
     base: &Url,
@@ -92,6 +103,7 @@ pub fn rewrite(
         return Err(RewriteError::NotAPlaylist);
     }
     let master = is_master(body);
+    let mut mapped_uris = 0usize;
     // Relay URLs are usually longer than upstream ones; one growth step at most for typical input.
     let mut out = String::with_capacity(text.len() + text.len() / 2);
     out.push_str(&text[..text.len() - body.len()]);
@@ -111,6 +123,10 @@ pub fn rewrite(
             if !matches!(absolute.scheme(), "http" | "https") {
                 out.push_str(raw);
                 return Ok(());
+            }
+            mapped_uris += 1;
+            if mapped_uris > MAX_URIS {
+                return Err(RewriteError::TooManyUris);
             }
             let mapped = map(&absolute, kind);
             if !is_writable(&mapped) {
@@ -650,6 +666,20 @@ seg.ts\n";
         assert_eq!(out.unwrap(), "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n \t \n");
         assert!(seen.is_empty());
         assert!(uris("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n  \n").is_empty());
+    }
+
+    #[test]
+    fn more_than_max_uris_is_refused_without_mapping_them_all() {
+        let fits = format!("#EXTM3U\n{}", "s.ts\n".repeat(MAX_URIS));
+        assert!(rewrite(&fits, &base(), |_, _| "/r".into()).is_ok());
+        let over = format!("{fits}s.ts\n");
+        let mut n = 0;
+        let out = rewrite(&over, &base(), |_, _| {
+            n += 1;
+            "/r".into()
+        });
+        assert!(matches!(out, Err(RewriteError::TooManyUris)), "{out:?}");
+        assert_eq!(n, MAX_URIS);
     }
 
     #[test]
