@@ -3,10 +3,14 @@
 //! `empty` (a media playlist without segments), `stale` (a live playlist that stopped moving),
 //! and `segment` (a ranged read of the newest segment, for throughput). Any failure names its
 //! step; success carries the measurements the board keeps.
+//!
+//! Every body is read as a stream that stops at its cap (decompressed bytes, so a compression
+//! bomb stops there too), and no message carries the probed URL: it may hold a CDN token.
 
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use futures_util::StreamExt;
 use m3u8_rs::Playlist;
 use reqwest::{StatusCode, header};
 use url::Url;
@@ -62,7 +66,8 @@ pub fn variant_labels(master: &m3u8_rs::MasterPlaylist) -> Vec<(String, &m3u8_rs
 impl Prober {
     /// A prober with its own guarded client.
     pub fn new(guard: &UpstreamGuard, timeout: Duration) -> Result<Self, reqwest::Error> {
-        let client = crate::net::client_builder(guard).timeout(timeout).build()?;
+        // No automatic Referer on redirects: it would carry the previous URL's token onwards.
+        let client = crate::net::client_builder(guard).referer(false).timeout(timeout).build()?;
         Ok(Prober { client, guard: guard.clone() })
     }
 
@@ -158,7 +163,7 @@ impl Prober {
             .request(reqwest::Method::HEAD, url, headers, "head")?
             .send()
             .await
-            .map_err(|e| fail("head", error_chain(&e)))?
+            .map_err(|e| fail("head", message(e)))?
             .status();
         if status.is_success() {
             return Ok(());
@@ -172,7 +177,7 @@ impl Prober {
                 .header(header::RANGE, "bytes=0-1023")
                 .send()
                 .await
-                .map_err(|e| fail("head", error_chain(&e)))?;
+                .map_err(|e| fail("head", message(e)))?;
             if response.status().is_success() {
                 return Ok(());
             }
@@ -194,15 +199,19 @@ impl Prober {
             .request(reqwest::Method::GET, url, headers, step)?
             .send()
             .await
-            .map_err(|e| fail(step, error_chain(&e)))?;
+            .map_err(|e| fail(step, message(e)))?;
         if !response.status().is_success() {
             return Err(fail(step, format!("HTTP {}", response.status())));
         }
         let final_url = response.url().clone();
-        let bytes = response.bytes().await.map_err(|e| fail(step, e.to_string()))?;
-        if bytes.len() > MAX_PLAYLIST {
-            return Err(fail(step, "playlist too large"));
+        let too_large = || fail(step, format!("playlist larger than {MAX_PLAYLIST} bytes"));
+        if response.content_length().is_some_and(|n| n > MAX_PLAYLIST as u64) {
+            return Err(too_large());
         }
+        let bytes = match read_at_most(response, MAX_PLAYLIST).await.map_err(|m| fail(step, m))? {
+            Read::Whole(bytes) => bytes,
+            Read::Truncated(_) => return Err(too_large()),
+        };
         Ok((final_url, String::from_utf8_lossy(&bytes).into_owned()))
     }
 
@@ -214,17 +223,50 @@ impl Prober {
             .header(header::RANGE, format!("bytes=0-{}", SEGMENT_SAMPLE - 1))
             .send()
             .await
-            .map_err(|e| fail("segment", error_chain(&e)))?;
+            .map_err(|e| fail("segment", message(e)))?;
         if !response.status().is_success() {
             return Err(fail("segment", format!("HTTP {}", response.status())));
         }
-        let bytes = response.bytes().await.map_err(|e| fail("segment", e.to_string()))?;
+        // An upstream that ignores the range still gets read only as far as the sample.
+        let bytes =
+            match read_at_most(response, SEGMENT_SAMPLE as usize).await.map_err(|m| fail("segment", m))? {
+                Read::Whole(bytes) | Read::Truncated(bytes) => bytes,
+            };
         if bytes.is_empty() {
             return Err(fail("segment", "empty segment"));
         }
         let secs = started.elapsed().as_secs_f64().max(1e-6);
         Ok((bytes.len() as f64 * 8.0 / secs) as u64)
     }
+}
+
+/// A body read by [`read_at_most`].
+enum Read {
+    /// The whole body, within the cap.
+    Whole(Vec<u8>),
+    /// The first `cap` bytes; the body goes on (the rest was not read).
+    Truncated(Vec<u8>),
+}
+
+/// Reads a body as it streams, stopping once it holds `cap` bytes.
+async fn read_at_most(response: reqwest::Response, cap: usize) -> Result<Read, String> {
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(message)?;
+        if body.len() + chunk.len() > cap {
+            let room = cap - body.len();
+            body.extend_from_slice(&chunk[..room]);
+            return Ok(Read::Truncated(body));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Read::Whole(body))
+}
+
+/// A reqwest error's chain without the URL (which may carry a CDN token).
+fn message(e: reqwest::Error) -> String {
+    error_chain(&e.without_url())
 }
 
 fn parse_media(text: &str) -> Result<m3u8_rs::MediaPlaylist, String> {
