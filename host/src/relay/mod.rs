@@ -1,7 +1,8 @@
 //! The HLS relay: `playlist` rewrites playlists (pure), `token` seals what a relay URL fetches,
-//! `upstream` fetches under the SSRF guard with single-flight sharing, and [`Relay`] ties them
-//! together for `/proxy`, `/relay` and `/live`.
+//! `upstream` fetches under the SSRF guard, `flight` shares one segment fetch among its viewers
+//! under a byte budget, and [`Relay`] ties them together for `/proxy`, `/relay` and `/live`.
 
+pub mod flight;
 pub mod playlist;
 pub mod token;
 pub mod upstream;
