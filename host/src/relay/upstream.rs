@@ -31,9 +31,9 @@ pub const MAX_PLAYLIST: usize = 4 << 20;
 /// Time to the upstream's response head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Response headers passed from upstream to viewers.
-const PASSED: [HeaderName; 6] = [
-    header::CONTENT_TYPE,
+/// Response headers passed from upstream to viewers. Never `Content-Type`: the relay types
+/// what it serves itself (see [`Head::content_type`]).
+const PASSED: [HeaderName; 5] = [
     header::CONTENT_LENGTH,
     header::CONTENT_RANGE,
     header::ACCEPT_RANGES,
@@ -68,6 +68,8 @@ pub struct Head {
     pub status: u16,
     /// Headers passed to the viewer.
     pub headers: HeaderMap,
+    /// The upstream's `Content-Type`, for the relay to judge; never passed as is.
+    pub content_type: Option<String>,
 }
 
 /// A body stream handed to one viewer.
@@ -336,7 +338,9 @@ fn head_of(response: &reqwest::Response) -> Head {
     if !headers.contains_key(header::ACCEPT_RANGES) {
         headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     }
-    Head { status: response.status().as_u16(), headers }
+    let content_type =
+        response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    Head { status: response.status().as_u16(), headers, content_type }
 }
 
 /// A reqwest error's chain.
