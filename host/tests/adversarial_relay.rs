@@ -1,7 +1,7 @@
 //! The relay and its upstream side against hostile upstreams (ad-hoc servers on loopback):
 //! relayed bytes are typed by the relay, never by the upstream; an endless segment cannot grow
 //! pitwall's memory past its shared budget while another stream plays; a body that fails midway
-//! is fetched afresh.
+//! is fetched afresh; answers never carry upstream secrets.
 
 mod common;
 
@@ -449,6 +449,27 @@ async fn a_segment_that_fails_midway_is_fetched_afresh_on_retry() {
     let body = retry.bytes().await.expect("the retry is a fresh, whole fetch");
     assert_eq!(body.len(), 100_000);
     assert_eq!(origins.state.broken_attempts.load(Ordering::SeqCst), 2);
+    server.stop().await;
+    testbed.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_secrets_never_reach_an_answer() {
+    // Bound and dropped at once: nothing listens there now.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (testbed, _origins, server, _tmp) = setup_allowing(&[closed.to_string()]).await;
+    let client = client();
+    for url in [
+        "http://no-such-host.invalid/x.m3u8?token=SECRET123".to_string(),
+        format!("http://{closed}/x.m3u8?token=SECRET123"),
+    ] {
+        let response = client.get(proxy(&server, &url)).send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert!(status.is_client_error() || status.is_server_error(), "{url}: {status}");
+        assert!(!text.contains("SECRET123"), "{url}: {text}");
+        assert!(text.contains("\"error\""), "{text}");
+    }
     server.stop().await;
     testbed.shutdown().await;
 }

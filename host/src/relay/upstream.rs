@@ -4,7 +4,7 @@
 //! one URL (and range) cause one upstream fetch, every held chunk counts against one byte budget,
 //! and past it a fetch is no longer shared and follows its slowest viewer; with the budget spent,
 //! requests pass through unshared. When every viewer of an unfinished fetch has gone, the
-//! upstream read is cancelled.
+//! upstream read is cancelled. Errors never carry the upstream URL (it may hold a CDN token).
 
 use std::{
     collections::HashMap,
@@ -128,7 +128,9 @@ impl Upstream {
     /// A client under `guard`, sharing at most `cap` bytes of in-flight segments (one fetch at
     /// most half of it), counting in `stats`.
     pub fn new(guard: &UpstreamGuard, cap: usize, stats: UpstreamStats) -> Result<Self, reqwest::Error> {
-        let client = crate::net::client_builder(guard).pool_max_idle_per_host(32).build()?;
+        // No automatic Referer on redirects: it would carry the previous URL's query (a CDN
+        // token) to the next host.
+        let client = crate::net::client_builder(guard).referer(false).pool_max_idle_per_host(32).build()?;
         Ok(Upstream {
             client,
             guard: guard.clone(),
@@ -343,13 +345,13 @@ fn head_of(response: &reqwest::Response) -> Head {
     Head { status: response.status().as_u16(), headers, content_type }
 }
 
-/// A reqwest error's chain.
+/// A reqwest error's chain without its URL (which may carry a CDN token).
 fn message(e: reqwest::Error) -> String {
-    crate::net::error_chain(&e)
+    crate::net::error_chain(&e.without_url())
 }
 
 fn classify(e: reqwest::Error) -> UpstreamError {
-    match crate::net::classify(&e) {
+    match crate::net::classify(&e.without_url()) {
         Failure::Refused(chain) => UpstreamError::Blocked(chain),
         Failure::Timeout => UpstreamError::Timeout,
         Failure::Transport(chain) => UpstreamError::Transport(chain),
