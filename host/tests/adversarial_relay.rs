@@ -1,7 +1,8 @@
 //! The relay and its upstream side against hostile upstreams (ad-hoc servers on loopback):
 //! relayed bytes are typed by the relay, never by the upstream; an endless segment cannot grow
 //! pitwall's memory past its shared budget while another stream plays; a body that fails midway
-//! is fetched afresh; answers never carry upstream secrets.
+//! is fetched afresh; answers never carry upstream secrets; URI-flooded and compression-bomb
+//! playlists stop at their caps.
 
 mod common;
 
@@ -470,6 +471,38 @@ async fn upstream_secrets_never_reach_an_answer() {
         assert!(!text.contains("SECRET123"), "{url}: {text}");
         assert!(text.contains("\"error\""), "{text}");
     }
+    server.stop().await;
+    testbed.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flooded_and_bombed_playlists_stop_at_their_caps_and_the_server_stays_responsive() {
+    let (testbed, origins, server, _tmp) = setup().await;
+    let client = client();
+    let huge = {
+        let (client, url) = (client.clone(), proxy(&server, &origins.url("/huge.m3u8")));
+        tokio::spawn(async move {
+            let response = client.get(url).send().await.unwrap();
+            (response.status(), response.text().await.unwrap())
+        })
+    };
+    // The server answers others while it works on the flood (bounded: 50 probes).
+    for _ in 0..50 {
+        assert_eq!(server.get("/healthz").await.status(), 200);
+        if huge.is_finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, text) = huge.await.unwrap();
+    assert_eq!(status, 502, "{}", &text[..text.len().min(300)]);
+    assert!(text.contains("more than 20000 URIs"), "{}", &text[..text.len().min(300)]);
+
+    let response = client.get(proxy(&server, &origins.url("/bomb.m3u8"))).send().await.unwrap();
+    assert_eq!(response.status(), 502);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("larger than"), "{text}");
+    assert_eq!(server.get("/healthz").await.status(), 200);
     server.stop().await;
     testbed.shutdown().await;
 }

@@ -110,6 +110,7 @@ pub async fn playlist_response(
     let (final_url, text) = relay.upstream.playlist(url, headers).await.map_err(upstream_error)?;
     let body = relay
         .rewrite(&text, &final_url, headers, now)
+        .await
         .map_err(|e| AppError::BadGateway(format!("upstream playlist: {e}")))?;
     Ok(playlist_body(body))
 }

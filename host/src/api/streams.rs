@@ -199,6 +199,7 @@ pub async fn live(
         _ if name == "master" => {
             let body = relay
                 .rewrite(&text, &final_url, &candidate.headers, now)
+                .await
                 .map_err(|e| AppError::BadGateway(e.to_string()))?;
             return Ok(playlist_body(body));
         }
@@ -225,6 +226,7 @@ pub async fn live(
         relay.upstream.playlist(variant_url, &candidate.headers).await.map_err(upstream_error)?;
     let body = relay
         .rewrite(&variant_text, &variant_final, &candidate.headers, now)
+        .await
         .map_err(|e| AppError::BadGateway(e.to_string()))?;
     Ok(playlist_body(body))
 }

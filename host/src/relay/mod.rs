@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use url::Url;
 
-use playlist::UriKind;
+use playlist::{RewriteError, UriKind};
 use token::{RelayKey, RelayTarget};
 use upstream::Upstream;
 
@@ -19,6 +19,9 @@ use upstream::Upstream;
 pub const MEDIA_TTL: i64 = 30 * 60;
 /// How long relay URLs of child playlists stay valid (a whole session and then some).
 pub const PLAYLIST_TTL: i64 = 8 * 3600;
+
+/// Playlists larger than this are rewritten on the blocking pool, off the async workers.
+pub const BLOCKING_REWRITE: usize = 256 * 1024;
 
 /// The relay: key + upstream client.
 pub struct Relay {
@@ -65,26 +68,47 @@ impl Relay {
     /// playlist reloads and CDN token refreshes, as HLS requires of live playlists (players such
     /// as hls.js compare segment URIs without their query).
     pub fn url_for(&self, url: &Url, kind: UriKind, headers: &[(String, String)], now: i64) -> String {
-        let ttl = if kind == UriKind::Playlist { PLAYLIST_TTL } else { MEDIA_TTL };
-        let target = RelayTarget {
-            url: url.to_string(),
-            headers: headers.to_vec(),
-            kind: kind_letter(kind),
-            expires: now + ttl,
-        };
-        format!("/relay/{}/{}?t={}", resource_id(url), file_name(url), self.key.seal(&target))
+        seal_url(&self.key, url, kind, headers, now)
     }
 
-    /// Rewrites a playlist so every URI goes through this relay with `headers`.
-    pub fn rewrite(
+    /// Rewrites a playlist so every URI goes through this relay with `headers`. Large playlists
+    /// are rewritten on the blocking pool.
+    pub async fn rewrite(
         &self,
         text: &str,
         base: &Url,
         headers: &[(String, String)],
         now: i64,
-    ) -> Result<String, playlist::RewriteError> {
-        playlist::rewrite(text, base, |url, kind| self.url_for(url, kind, headers, now))
+    ) -> Result<String, RewriteError> {
+        if text.len() <= BLOCKING_REWRITE {
+            return rewrite_with(&self.key, text, base, headers, now);
+        }
+        let (key, text, base, headers) = (self.key.clone(), text.to_owned(), base.clone(), headers.to_vec());
+        tokio::task::spawn_blocking(move || rewrite_with(&key, &text, &base, &headers, now))
+            .await
+            .unwrap_or(Err(RewriteError::Aborted))
     }
+}
+
+fn seal_url(key: &RelayKey, url: &Url, kind: UriKind, headers: &[(String, String)], now: i64) -> String {
+    let ttl = if kind == UriKind::Playlist { PLAYLIST_TTL } else { MEDIA_TTL };
+    let target = RelayTarget {
+        url: url.to_string(),
+        headers: headers.to_vec(),
+        kind: kind_letter(kind),
+        expires: now + ttl,
+    };
+    format!("/relay/{}/{}?t={}", resource_id(url), file_name(url), key.seal(&target))
+}
+
+fn rewrite_with(
+    key: &RelayKey,
+    text: &str,
+    base: &Url,
+    headers: &[(String, String)],
+    now: i64,
+) -> Result<String, RewriteError> {
+    playlist::rewrite(text, base, |url, kind| seal_url(key, url, kind, headers, now))
 }
 
 #[cfg(test)]
