@@ -1,8 +1,8 @@
 //! The relay and its upstream side against hostile upstreams (ad-hoc servers on loopback):
 //! relayed bytes are typed by the relay, never by the upstream; an endless segment cannot grow
 //! pitwall's memory past its shared budget while another stream plays; a body that fails midway
-//! is fetched afresh; answers never carry upstream secrets; URI-flooded and compression-bomb
-//! playlists stop at their caps.
+//! is fetched afresh; answers never carry upstream secrets; oversized, URI-flooded and
+//! compression-bomb bodies stop at their caps; a candidate's headers reach only its own origin.
 
 mod common;
 
@@ -24,9 +24,11 @@ use axum::{
     routing::get,
 };
 use bytes::Bytes;
-use common::{Server, token_url};
+use common::{Server, guest, token_url};
 use futures_util::StreamExt;
+use pitwall::config::{SeasonSetting, SourceConfig};
 use pitwall_testbed::{Testbed, TestbedConfig};
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ADMIN: &str = "admin-test-token";
@@ -503,6 +505,118 @@ async fn flooded_and_bombed_playlists_stop_at_their_caps_and_the_server_stays_re
     let text = response.text().await.unwrap();
     assert!(text.contains("larger than"), "{text}");
     assert_eq!(server.get("/healthz").await.status(), 200);
+    server.stop().await;
+    testbed.shutdown().await;
+}
+
+// ------------------------------------------------------------------ candidates (direct extractor)
+
+fn direct_source(id: &str, settings: &[(&str, &str)]) -> SourceConfig {
+    SourceConfig {
+        id: id.into(),
+        extractor: "direct".into(),
+        label: id.into(),
+        sessions: Vec::new(),
+        poll: Duration::from_secs(1),
+        settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    }
+}
+
+/// Waits (bounded: 60 s) until `/streams?session=…&all=true` shows `source` with a last check.
+async fn stream_of(server: &Server, session: &str, source: &str) -> Value {
+    let url = format!("{}/streams?session={session}&all=true", server.url);
+    for _ in 0..600 {
+        let v: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+        if let Some(s) = v["streams"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["source"] == source && !s["last_checked"].is_null()))
+        {
+            return s.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no checked stream of {source}: {}", reqwest::get(&url).await.unwrap().text().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn candidate_headers_reach_only_their_own_origin_and_probe_errors_hide_secrets() {
+    let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
+    let origins = start_origins().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(guest("direct"), plugins.join("direct.wasm")).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut config = common::config(&testbed, &tmp.path().join("data"));
+    config.flags.allow_upstream.extend([origins.a.to_string(), origins.b.to_string(), closed.to_string()]);
+    config.flags.plugins_dir = plugins;
+    config.file.extractors.poll = Duration::from_millis(200);
+    config.file.health.interval = Duration::from_secs(1);
+    config.file.schedule.season = SeasonSetting::Year(9999);
+    let referer = "http://site.example/watch?session=SECRET-REFERER";
+    let master = origins.url("/scope/master.m3u8");
+    let dead = format!("http://{closed}/live.m3u8?token=SECRET-PROBE");
+    config.file.source = vec![
+        direct_source("scoped", &[("url", &master), ("referer", referer)]),
+        direct_source("dead", &[("url", &dead)]),
+        direct_source("bomb", &[("url", &origins.url("/bomb.m3u8"))]),
+    ];
+    let server = Server::start(config).await;
+    let schedule: Value =
+        reqwest::get(format!("{}/schedule", server.url)).await.unwrap().json().await.unwrap();
+    let live = schedule["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["sessions"].as_array().unwrap().iter())
+        .find(|s| s["status"] == "live")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Probe errors name their step, never the URL's token.
+    let dead = stream_of(&server, &live, "dead").await;
+    let message = dead["error"]["message"].as_str().unwrap_or_default().to_string();
+    assert!(!message.is_empty(), "{dead}");
+    assert!(!dead.to_string().contains("SECRET-PROBE"), "{dead}");
+    let bomb = stream_of(&server, &live, "bomb").await;
+    assert!(bomb["error"]["message"].as_str().unwrap_or_default().contains("larger than"), "{bomb}");
+
+    // Play every level of the scoped stream through /live and the relay.
+    let scoped = stream_of(&server, &live, "scoped").await;
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let mut queue = vec![format!("{}{}", server.url, scoped["url"].as_str().unwrap())];
+    let mut fetched = 0;
+    while let Some(url) = queue.pop() {
+        fetched += 1;
+        assert!(fetched < 40, "runaway walk");
+        let response = client.get(&url).send().await.unwrap();
+        assert!(response.status().is_success(), "{url}: {}", response.status());
+        let playlist = response.headers()["content-type"] == "application/vnd.apple.mpegurl";
+        let body = response.text().await.unwrap_or_default();
+        if playlist {
+            for uri in uris(&body) {
+                assert!(uri.starts_with('/'), "URI not through pitwall: {uri}");
+                queue.push(format!("{}{uri}", server.url));
+            }
+        }
+    }
+    let seen = origins.seen();
+    let from_a: Vec<&Seen> =
+        seen.iter().filter(|s| s.origin == "a" && s.path.starts_with("/scope/")).collect();
+    let from_b: Vec<&Seen> = seen.iter().filter(|s| s.origin == "b").collect();
+    assert!(
+        from_a.iter().any(|s| s.path == "/scope/seg-a.ts" && s.referer.as_deref() == Some(referer)),
+        "the candidate's own origin gets its headers: {from_a:?}"
+    );
+    for path in ["/scope/b.m3u8", "/scope/audio.m3u8", "/scope/seg-b.ts", "/scope/key.bin"] {
+        assert!(from_b.iter().any(|s| s.path == path), "{path} was fetched from b: {from_b:?}");
+    }
+    assert!(
+        from_b.iter().all(|s| s.referer.as_deref().is_none_or(|r| !r.contains("SECRET"))),
+        "another origin never gets the candidate's headers: {from_b:?}"
+    );
     server.stop().await;
     testbed.shutdown().await;
 }

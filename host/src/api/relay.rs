@@ -19,7 +19,7 @@ use url::Url;
 use super::{auth, error::AppError};
 use crate::{
     AppState,
-    relay::{Relay, token::TokenError, upstream::UpstreamError},
+    relay::{HeaderScope, Relay, token::TokenError, upstream::UpstreamError},
 };
 
 /// Media types HLS players load segments, parts, maps and keys as; anything else an upstream
@@ -63,7 +63,7 @@ pub async fn proxy(
         .filter(|u| !u.is_empty())
         .ok_or_else(|| AppError::BadRequest("missing ?url= (an http(s) playlist URL)".into()))?;
     let url = Url::parse(&raw).map_err(|e| AppError::BadRequest(format!("not a URL: {e}")))?;
-    playlist_response(&state.relay, &url, &[], now()).await
+    playlist_response(&state.relay, &url, &HeaderScope::none(), now()).await
 }
 
 /// `GET|HEAD /relay/{id}/{file}?t={sealed}`.
@@ -80,12 +80,13 @@ pub async fn relay(
         TokenError::Expired => AppError::Forbidden("relay URL expired; reload the playlist".into()),
     })?;
     let url = Url::parse(&target.url).map_err(|_| AppError::Forbidden("invalid relay URL".into()))?;
+    let scope = HeaderScope::of_target(&target, &url);
     if target.kind == 'p' {
-        return playlist_response(&state.relay, &url, &target.headers, now()).await;
+        return playlist_response(&state.relay, &url, &scope, now()).await;
     }
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let (head, body) =
-        state.relay.upstream.stream(&url, &target.headers, range).await.map_err(upstream_error)?;
+        state.relay.upstream.stream(&url, scope.headers_for(&url), range).await.map_err(upstream_error)?;
     let status = StatusCode::from_u16(head.status).unwrap_or(StatusCode::OK);
     let mut response = if method == Method::HEAD {
         Response::new(Body::empty())
@@ -100,16 +101,17 @@ pub async fn relay(
     Ok(response)
 }
 
-/// Fetches and rewrites a playlist.
+/// Fetches and rewrites a playlist, sending the headers of `scope` only where it allows them.
 pub async fn playlist_response(
     relay: &Relay,
     url: &Url,
-    headers: &[(String, String)],
+    scope: &HeaderScope,
     now: i64,
 ) -> Result<Response, AppError> {
-    let (final_url, text) = relay.upstream.playlist(url, headers).await.map_err(upstream_error)?;
+    let (final_url, text) =
+        relay.upstream.playlist(url, scope.headers_for(url)).await.map_err(upstream_error)?;
     let body = relay
-        .rewrite(&text, &final_url, headers, now)
+        .rewrite(&text, &final_url, scope, now)
         .await
         .map_err(|e| AppError::BadGateway(format!("upstream playlist: {e}")))?;
     Ok(playlist_body(body))

@@ -5,7 +5,8 @@
 //! step; success carries the measurements the board keeps.
 //!
 //! Every body is read as a stream that stops at its cap (decompressed bytes, so a compression
-//! bomb stops there too), and no message carries the probed URL: it may hold a CDN token.
+//! bomb stops there too), no message carries the probed URL (it may hold a CDN token), and the
+//! candidate's headers go only to its own origin (and the one its URL redirected to).
 
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,10 @@ use reqwest::{StatusCode, header};
 use url::Url;
 
 use super::board::{Measurement, StepError, Variant};
-use crate::net::{UpstreamGuard, error_chain};
+use crate::{
+    net::{UpstreamGuard, error_chain},
+    relay::HeaderScope,
+};
 
 /// Largest playlist read by a probe.
 const MAX_PLAYLIST: usize = 4 << 20;
@@ -100,6 +104,8 @@ impl Prober {
         let started = Instant::now();
         let (final_url, text) = self.fetch_text(&url, headers, "playlist").await?;
         let latency_ms = started.elapsed().as_millis() as u64;
+        // The candidate's headers go only to its own origin and the one it redirected to.
+        let scope = HeaderScope::candidate(headers, &url, &final_url);
         let mut measurement = Measurement { latency_ms, ..Measurement::default() };
         let (media_url, media) = match m3u8_rs::parse_playlist_res(text.as_bytes()) {
             Ok(Playlist::MasterPlaylist(master)) => {
@@ -120,7 +126,8 @@ impl Prober {
                     let variant_url = final_url
                         .join(&v.uri)
                         .map_err(|e| fail("variant", format!("{label}: bad URI: {e}")))?;
-                    let (variant_final, text) = self.fetch_text(&variant_url, headers, "variant").await?;
+                    let (variant_final, text) =
+                        self.fetch_text(&variant_url, scope.headers_for(&variant_url), "variant").await?;
                     let media = parse_media(&text).map_err(|m| fail("variant", format!("{label}: {m}")))?;
                     if media.segments.is_empty() {
                         return Err(fail("empty", format!("variant {label} has no segments")));
@@ -154,7 +161,7 @@ impl Prober {
                 Some(((Utc::now().timestamp_millis() as f64 / 1000.0) - edge).max(0.0));
         }
         let segment_url = media_url.join(&last.uri).map_err(|e| fail("segment", format!("bad URI: {e}")))?;
-        measurement.throughput_bps = Some(self.sample(&segment_url, headers).await?);
+        measurement.throughput_bps = Some(self.sample(&segment_url, scope.headers_for(&segment_url)).await?);
         Ok(measurement)
     }
 
