@@ -2,7 +2,8 @@
 //! relayed bytes are typed by the relay, never by the upstream; an endless segment cannot grow
 //! pitwall's memory past its shared budget while another stream plays; a body that fails midway
 //! is fetched afresh; answers never carry upstream secrets; oversized, URI-flooded and
-//! compression-bomb bodies stop at their caps; a candidate's headers reach only its own origin.
+//! compression-bomb bodies stop at their caps; unknown schedule seasons are fetched at most once;
+//! a candidate's headers reach only its own origin.
 
 mod common;
 
@@ -505,6 +506,57 @@ async fn flooded_and_bombed_playlists_stop_at_their_caps_and_the_server_stays_re
     let text = response.text().await.unwrap();
     assert!(text.contains("larger than"), "{text}");
     assert_eq!(server.get("/healthz").await.status(), 200);
+    server.stop().await;
+    testbed.shutdown().await;
+}
+
+/// Requests to `path` the testbed counted.
+async fn count(testbed: &Testbed, path: &str) -> u64 {
+    let stats: Value =
+        reqwest::get(format!("{}/_control/stats", testbed.url())).await.unwrap().json().await.unwrap();
+    stats[path].as_u64().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_schedule_seasons_hit_upstream_at_most_once() {
+    let (testbed, _origins, server, _tmp) = setup().await;
+    for _ in 0..3 {
+        for (season, status) in [(1800, 400), (2999, 404), (1951, 404), (9999, 200)] {
+            let response = server.get(&format!("/schedule?season={season}")).await;
+            assert_eq!(response.status(), status, "season {season}");
+            let text = response.text().await.unwrap();
+            assert!(!text.contains("http://"), "season {season}: {text}");
+        }
+    }
+    assert_eq!(count(&testbed, "/jolpica/ergast/f1/2999.json").await, 0, "out of range: never fetched");
+    assert_eq!(count(&testbed, "/jolpica/ergast/f1/1800.json").await, 0);
+    assert_eq!(count(&testbed, "/jolpica/ergast/f1/1951.json").await, 1, "a miss is remembered");
+    assert!(count(&testbed, "/jolpica/ergast/f1/9999.json").await >= 1, "the demo season is served");
+    server.stop().await;
+    testbed.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedule_answers_stop_at_their_cap_even_compressed() {
+    let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
+    let origins = start_origins().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = common::config(&testbed, tmp.path());
+    config.flags.allow_upstream.push(origins.a.to_string());
+    config.file.schedule.jolpica_url = origins.url("/bomb-schedule/jolpica");
+    config.file.schedule.openf1_url = origins.url("/bomb-schedule/openf1");
+    let server = Server::start(config).await;
+    let response = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+        .get(format!("{}/schedule?season=2025", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("larger than"), "{text}");
     server.stop().await;
     testbed.shutdown().await;
 }
