@@ -93,6 +93,11 @@ impl Metrics {
             relay.bytes.clone(),
         );
         registry.register("relays_active", "Relay bodies being streamed to viewers", relay.active.clone());
+        registry.register(
+            "relay_shared_bytes",
+            "Bytes held in shared relay fetches (bounded by the relay's byte budget)",
+            relay.shared_bytes.clone(),
+        );
         let token_refreshes = Counter::default();
         registry.register("token_refreshes", "Extractions that renewed a CDN token", token_refreshes.clone());
         Metrics { registry, http_requests, http_in_flight, extractions, relay, token_refreshes }

@@ -1,6 +1,11 @@
 //! HLS through pitwall: `GET /proxy?url=` (any playlist, admin-guarded when an admin token is
 //! set) and `GET|HEAD /relay/{token}/{file}` (sealed URLs produced by rewriting). Playlists come
 //! back rewritten; segments, keys and maps stream chunk by chunk with `Range` passed through.
+//!
+//! Every answer is typed by what the relay knows it serves, never by the upstream's say-so
+//! (an upstream could call its "segment" `text/html`): playlists are
+//! `application/vnd.apple.mpegurl`; media keep the upstream's type only when it is one HLS
+//! allows, else `application/octet-stream`; all with `X-Content-Type-Options: nosniff`.
 
 use axum::{
     body::Body,
@@ -14,8 +19,25 @@ use url::Url;
 use super::{auth, error::AppError};
 use crate::{
     AppState,
-    relay::{Relay, token::TokenError, upstream::UpstreamError},
+    relay::{HeaderScope, Relay, token::TokenError, upstream::UpstreamError},
 };
+
+/// Media types HLS players load segments, parts, maps and keys as; anything else an upstream
+/// names is served as `application/octet-stream`.
+const MEDIA_TYPES: [&str; 12] = [
+    "video/mp2t",
+    "video/mp4",
+    "video/iso.segment",
+    "audio/mp4",
+    "audio/aac",
+    "audio/mpeg",
+    "audio/ac3",
+    "audio/eac3",
+    "audio/mp2t",
+    "application/mp4",
+    "application/octet-stream",
+    "binary/octet-stream",
+];
 
 /// `?url=`.
 #[derive(Deserialize)]
@@ -41,7 +63,7 @@ pub async fn proxy(
         .filter(|u| !u.is_empty())
         .ok_or_else(|| AppError::BadRequest("missing ?url= (an http(s) playlist URL)".into()))?;
     let url = Url::parse(&raw).map_err(|e| AppError::BadRequest(format!("not a URL: {e}")))?;
-    playlist_response(&state.relay, &url, &[], now()).await
+    playlist_response(&state.relay, &url, &HeaderScope::none(), now()).await
 }
 
 /// `GET|HEAD /relay/{id}/{file}?t={sealed}`.
@@ -58,12 +80,13 @@ pub async fn relay(
         TokenError::Expired => AppError::Forbidden("relay URL expired; reload the playlist".into()),
     })?;
     let url = Url::parse(&target.url).map_err(|_| AppError::Forbidden("invalid relay URL".into()))?;
+    let scope = HeaderScope::of_target(&target, &url);
     if target.kind == 'p' {
-        return playlist_response(&state.relay, &url, &target.headers, now()).await;
+        return playlist_response(&state.relay, &url, &scope, now()).await;
     }
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let (head, body) =
-        state.relay.upstream.stream(&url, &target.headers, range).await.map_err(upstream_error)?;
+        state.relay.upstream.stream(&url, scope.headers_for(&url), range).await.map_err(upstream_error)?;
     let status = StatusCode::from_u16(head.status).unwrap_or(StatusCode::OK);
     let mut response = if method == Method::HEAD {
         Response::new(Body::empty())
@@ -72,40 +95,53 @@ pub async fn relay(
     };
     *response.status_mut() = status;
     response.headers_mut().extend(head.headers);
-    if !response.headers().contains_key(header::CONTENT_TYPE) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(target.kind)));
-    }
+    let typed = media_type(target.kind, head.content_type.as_deref());
+    response.headers_mut().insert(header::CONTENT_TYPE, typed);
+    response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     Ok(response)
 }
 
-/// Fetches and rewrites a playlist.
+/// Fetches and rewrites a playlist, sending the headers of `scope` only where it allows them.
 pub async fn playlist_response(
     relay: &Relay,
     url: &Url,
-    headers: &[(String, String)],
+    scope: &HeaderScope,
     now: i64,
 ) -> Result<Response, AppError> {
-    let (final_url, text) = relay.upstream.playlist(url, headers).await.map_err(upstream_error)?;
+    let (final_url, text) =
+        relay.upstream.playlist(url, scope.headers_for(url)).await.map_err(upstream_error)?;
     let body = relay
-        .rewrite(&text, &final_url, headers, now)
+        .rewrite(&text, &final_url, scope, now)
+        .await
         .map_err(|e| AppError::BadGateway(format!("upstream playlist: {e}")))?;
     Ok(playlist_body(body))
 }
 
-/// A playlist answer: HLS content type, never cached (live playlists change every segment).
+/// A playlist answer: HLS content type, not sniffed, never cached (live playlists change every
+/// segment).
 pub fn playlist_body(body: String) -> Response {
-    ([(header::CONTENT_TYPE, "application/vnd.apple.mpegurl"), (header::CACHE_CONTROL, "no-cache")], body)
+    (
+        [
+            (header::CONTENT_TYPE, "application/vnd.apple.mpegurl"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
         .into_response()
 }
 
-fn content_type(kind: char) -> &'static str {
-    match kind {
-        'k' => "application/octet-stream",
-        'm' => "video/mp4",
-        'd' => "application/json",
-        _ => "video/mp2t",
+/// The type a relayed non-playlist answer is served as: JSON for session data and steering
+/// manifests; for media and keys the upstream's type when HLS allows it, else octet-stream.
+fn media_type(kind: char, upstream: Option<&str>) -> HeaderValue {
+    if matches!(kind, 'd' | 'c') {
+        return HeaderValue::from_static("application/json");
+    }
+    let essence =
+        upstream.and_then(|t| t.split(';').next()).map(|t| t.trim().to_ascii_lowercase()).unwrap_or_default();
+    match MEDIA_TYPES.iter().find(|allowed| **allowed == essence) {
+        Some(allowed) => HeaderValue::from_static(allowed),
+        None => HeaderValue::from_static("application/octet-stream"),
     }
 }
 
@@ -125,4 +161,21 @@ pub fn upstream_error(e: UpstreamError) -> AppError {
 /// Unix seconds.
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types_are_the_relays_not_the_upstreams() {
+        let t = |kind, upstream| media_type(kind, upstream).to_str().unwrap().to_owned();
+        assert_eq!(t('s', Some("video/MP2T; charset=x")), "video/mp2t");
+        assert_eq!(t('m', Some("video/mp4")), "video/mp4");
+        assert_eq!(t('s', Some("text/html")), "application/octet-stream");
+        assert_eq!(t('k', Some("application/javascript")), "application/octet-stream");
+        assert_eq!(t('s', Some("image/svg+xml")), "application/octet-stream");
+        assert_eq!(t('s', None), "application/octet-stream");
+        assert_eq!(t('d', Some("text/html")), "application/json");
+    }
 }

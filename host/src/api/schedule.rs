@@ -1,5 +1,6 @@
 //! `GET /schedule[?season=YYYY]`: the season with each session's status computed now, with
-//! `ETag` (answers `304` to a matching `If-None-Match`) and a short `Cache-Control`.
+//! `ETag` (answers `304` to a matching `If-None-Match`) and a short `Cache-Control`. Which seasons
+//! are fetched, and how misses are remembered, is the service's call (`ScheduleService::get_or_fetch`).
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -36,8 +37,8 @@ pub async fn get(
         })?,
     };
     let data = service.get_or_fetch(season).await.map_err(|e| {
-        if e.failures.iter().all(|f| f.contains("no events")) {
-            AppError::NotFound(format!("no schedule for season {season}"))
+        if e.unknown {
+            AppError::NotFound(format!("no schedule for season {season}: {}", e.failures.join("; ")))
         } else {
             AppError::BadGateway(e.to_string())
         }

@@ -28,7 +28,10 @@ use crate::{
         health::{load, load_all},
         poll::{RefreshError, refresh_key},
     },
-    relay::playlist::{self, UriKind},
+    relay::{
+        HeaderScope,
+        playlist::{self, UriKind},
+    },
     schedule::model::utc,
     store::{Candidate, Extractions},
 };
@@ -233,13 +236,16 @@ pub async fn live(
     let relay = &state.relay;
     let (final_url, text) =
         relay.upstream.playlist(&url, &candidate.headers).await.map_err(upstream_error)?;
+    // The candidate's headers go only to its own origin and the one it redirected to.
+    let scope = HeaderScope::candidate(&candidate.headers, &url, &final_url);
     let now = now();
     let master = match m3u8_rs::parse_playlist_res(text.as_bytes()) {
         Ok(Playlist::MasterPlaylist(master)) => master,
         // A media playlist is its own (only) variant.
         _ if name == "master" => {
             let body = relay
-                .rewrite(&text, &final_url, &candidate.headers, now)
+                .rewrite(&text, &final_url, &scope, now)
+                .await
                 .map_err(|e| AppError::BadGateway(e.to_string()))?;
             return Ok(playlist_body(body));
         }
@@ -253,7 +259,7 @@ pub async fn live(
         let body =
             playlist::rewrite(&text, &final_url, |uri, kind| match labels.iter().find(|(_, u)| u == uri) {
                 Some((label, _)) if kind == UriKind::Playlist => format!("/live/{id}/{label}.m3u8"),
-                _ => relay.url_for(uri, kind, &candidate.headers, now),
+                _ => relay.url_for(uri, kind, &scope, now),
             })
             .map_err(|e| AppError::BadGateway(e.to_string()))?;
         return Ok(playlist_body(body));
@@ -263,9 +269,10 @@ pub async fn live(
         .find(|(label, _)| label == name)
         .ok_or_else(|| AppError::NotFound(format!("stream {id} has no variant {name:?}")))?;
     let (variant_final, variant_text) =
-        relay.upstream.playlist(variant_url, &candidate.headers).await.map_err(upstream_error)?;
+        relay.upstream.playlist(variant_url, scope.headers_for(variant_url)).await.map_err(upstream_error)?;
     let body = relay
-        .rewrite(&variant_text, &variant_final, &candidate.headers, now)
+        .rewrite(&variant_text, &variant_final, &scope, now)
+        .await
         .map_err(|e| AppError::BadGateway(e.to_string()))?;
     Ok(playlist_body(body))
 }

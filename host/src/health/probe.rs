@@ -3,16 +3,24 @@
 //! `empty` (a media playlist without segments), `stale` (a live playlist that stopped moving),
 //! and `segment` (a ranged read of the newest segment, for throughput). Any failure names its
 //! step; success carries the measurements the board keeps.
+//!
+//! Every body is read as a stream that stops at its cap (decompressed bytes, so a compression
+//! bomb stops there too), no message carries the probed URL (it may hold a CDN token), and the
+//! candidate's headers go only to its own origin (and the one its URL redirected to).
 
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use futures_util::StreamExt;
 use m3u8_rs::Playlist;
 use reqwest::{StatusCode, header};
 use url::Url;
 
 use super::board::{Measurement, StepError, Variant};
-use crate::net::{UpstreamGuard, error_chain};
+use crate::{
+    net::{UpstreamGuard, error_chain},
+    relay::HeaderScope,
+};
 
 /// Largest playlist read by a probe.
 const MAX_PLAYLIST: usize = 4 << 20;
@@ -62,7 +70,8 @@ pub fn variant_labels(master: &m3u8_rs::MasterPlaylist) -> Vec<(String, &m3u8_rs
 impl Prober {
     /// A prober with its own guarded client.
     pub fn new(guard: &UpstreamGuard, timeout: Duration) -> Result<Self, reqwest::Error> {
-        let client = crate::net::client_builder(guard).timeout(timeout).build()?;
+        // No automatic Referer on redirects: it would carry the previous URL's token onwards.
+        let client = crate::net::client_builder(guard).referer(false).timeout(timeout).build()?;
         Ok(Prober { client, guard: guard.clone() })
     }
 
@@ -95,6 +104,8 @@ impl Prober {
         let started = Instant::now();
         let (final_url, text) = self.fetch_text(&url, headers, "playlist").await?;
         let latency_ms = started.elapsed().as_millis() as u64;
+        // The candidate's headers go only to its own origin and the one it redirected to.
+        let scope = HeaderScope::candidate(headers, &url, &final_url);
         let mut measurement = Measurement { latency_ms, ..Measurement::default() };
         let (media_url, media) = match m3u8_rs::parse_playlist_res(text.as_bytes()) {
             Ok(Playlist::MasterPlaylist(master)) => {
@@ -115,7 +126,8 @@ impl Prober {
                     let variant_url = final_url
                         .join(&v.uri)
                         .map_err(|e| fail("variant", format!("{label}: bad URI: {e}")))?;
-                    let (variant_final, text) = self.fetch_text(&variant_url, headers, "variant").await?;
+                    let (variant_final, text) =
+                        self.fetch_text(&variant_url, scope.headers_for(&variant_url), "variant").await?;
                     let media = parse_media(&text).map_err(|m| fail("variant", format!("{label}: {m}")))?;
                     if media.segments.is_empty() {
                         return Err(fail("empty", format!("variant {label} has no segments")));
@@ -149,7 +161,7 @@ impl Prober {
                 Some(((Utc::now().timestamp_millis() as f64 / 1000.0) - edge).max(0.0));
         }
         let segment_url = media_url.join(&last.uri).map_err(|e| fail("segment", format!("bad URI: {e}")))?;
-        measurement.throughput_bps = Some(self.sample(&segment_url, headers).await?);
+        measurement.throughput_bps = Some(self.sample(&segment_url, scope.headers_for(&segment_url)).await?);
         Ok(measurement)
     }
 
@@ -158,7 +170,7 @@ impl Prober {
             .request(reqwest::Method::HEAD, url, headers, "head")?
             .send()
             .await
-            .map_err(|e| fail("head", error_chain(&e)))?
+            .map_err(|e| fail("head", message(e)))?
             .status();
         if status.is_success() {
             return Ok(());
@@ -172,7 +184,7 @@ impl Prober {
                 .header(header::RANGE, "bytes=0-1023")
                 .send()
                 .await
-                .map_err(|e| fail("head", error_chain(&e)))?;
+                .map_err(|e| fail("head", message(e)))?;
             if response.status().is_success() {
                 return Ok(());
             }
@@ -194,15 +206,19 @@ impl Prober {
             .request(reqwest::Method::GET, url, headers, step)?
             .send()
             .await
-            .map_err(|e| fail(step, error_chain(&e)))?;
+            .map_err(|e| fail(step, message(e)))?;
         if !response.status().is_success() {
             return Err(fail(step, format!("HTTP {}", response.status())));
         }
         let final_url = response.url().clone();
-        let bytes = response.bytes().await.map_err(|e| fail(step, e.to_string()))?;
-        if bytes.len() > MAX_PLAYLIST {
-            return Err(fail(step, "playlist too large"));
+        let too_large = || fail(step, format!("playlist larger than {MAX_PLAYLIST} bytes"));
+        if response.content_length().is_some_and(|n| n > MAX_PLAYLIST as u64) {
+            return Err(too_large());
         }
+        let bytes = match read_at_most(response, MAX_PLAYLIST).await.map_err(|m| fail(step, m))? {
+            Read::Whole(bytes) => bytes,
+            Read::Truncated(_) => return Err(too_large()),
+        };
         Ok((final_url, String::from_utf8_lossy(&bytes).into_owned()))
     }
 
@@ -214,17 +230,50 @@ impl Prober {
             .header(header::RANGE, format!("bytes=0-{}", SEGMENT_SAMPLE - 1))
             .send()
             .await
-            .map_err(|e| fail("segment", error_chain(&e)))?;
+            .map_err(|e| fail("segment", message(e)))?;
         if !response.status().is_success() {
             return Err(fail("segment", format!("HTTP {}", response.status())));
         }
-        let bytes = response.bytes().await.map_err(|e| fail("segment", e.to_string()))?;
+        // An upstream that ignores the range still gets read only as far as the sample.
+        let bytes =
+            match read_at_most(response, SEGMENT_SAMPLE as usize).await.map_err(|m| fail("segment", m))? {
+                Read::Whole(bytes) | Read::Truncated(bytes) => bytes,
+            };
         if bytes.is_empty() {
             return Err(fail("segment", "empty segment"));
         }
         let secs = started.elapsed().as_secs_f64().max(1e-6);
         Ok((bytes.len() as f64 * 8.0 / secs) as u64)
     }
+}
+
+/// A body read by [`read_at_most`].
+enum Read {
+    /// The whole body, within the cap.
+    Whole(Vec<u8>),
+    /// The first `cap` bytes; the body goes on (the rest was not read).
+    Truncated(Vec<u8>),
+}
+
+/// Reads a body as it streams, stopping once it holds `cap` bytes.
+async fn read_at_most(response: reqwest::Response, cap: usize) -> Result<Read, String> {
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(message)?;
+        if body.len() + chunk.len() > cap {
+            let room = cap - body.len();
+            body.extend_from_slice(&chunk[..room]);
+            return Ok(Read::Truncated(body));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Read::Whole(body))
+}
+
+/// A reqwest error's chain without the URL (which may carry a CDN token).
+fn message(e: reqwest::Error) -> String {
+    error_chain(&e.without_url())
 }
 
 fn parse_media(text: &str) -> Result<m3u8_rs::MediaPlaylist, String> {

@@ -1,7 +1,12 @@
 //! The HLS relay: `playlist` rewrites playlists (pure), `token` seals what a relay URL fetches,
-//! `upstream` fetches under the SSRF guard with single-flight sharing, and [`Relay`] ties them
-//! together for `/proxy`, `/relay` and `/live`.
+//! `upstream` fetches under the SSRF guard, `flight` shares one segment fetch among its viewers
+//! under a byte budget, and [`Relay`] ties them together for `/proxy`, `/relay` and `/live`.
+//!
+//! A candidate's request headers (cookies, Referer, tokens) are scoped by [`HeaderScope`]: they
+//! go only to the origin of the URL the extractor returned and the origin that URL redirected
+//! to, never to another host a playlist names.
 
+pub mod flight;
 pub mod playlist;
 pub mod token;
 pub mod upstream;
@@ -10,7 +15,7 @@ use std::sync::Arc;
 
 use url::Url;
 
-use playlist::UriKind;
+use playlist::{RewriteError, UriKind};
 use token::{RelayKey, RelayTarget};
 use upstream::Upstream;
 
@@ -57,33 +62,111 @@ pub fn resource_id(url: &Url) -> String {
     hex::encode(&Sha256::digest(bare.as_str().as_bytes())[..8])
 }
 
+/// Playlists larger than this are rewritten on the blocking pool, off the async workers.
+pub const BLOCKING_REWRITE: usize = 256 * 1024;
+
+/// A candidate's upstream request headers and the origins they may be sent to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderScope {
+    headers: Vec<(String, String)>,
+    origins: Vec<String>,
+}
+
+/// `scheme://host:port` of `url` (ports always written, so two loopback ports differ).
+pub fn origin_of(url: &Url) -> String {
+    format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or_default()
+    )
+}
+
+impl HeaderScope {
+    /// No headers at all (`/proxy`).
+    pub fn none() -> Self {
+        HeaderScope::default()
+    }
+
+    /// The headers of a candidate whose URL `requested` was finally served from `served` (after
+    /// redirects): both origins may receive them.
+    pub fn candidate(headers: &[(String, String)], requested: &Url, served: &Url) -> Self {
+        let mut origins = vec![origin_of(requested)];
+        if origin_of(served) != origins[0] {
+            origins.push(origin_of(served));
+        }
+        HeaderScope { headers: headers.to_vec(), origins }
+    }
+
+    /// The scope sealed in a relay token. Tokens from before scoping carry no origins: their
+    /// headers go to the target's own origin only.
+    pub fn of_target(target: &RelayTarget, url: &Url) -> Self {
+        let origins = if target.origins.is_empty() { vec![origin_of(url)] } else { target.origins.clone() };
+        HeaderScope { headers: target.headers.clone(), origins }
+    }
+
+    /// Whether `url` may receive the headers.
+    pub fn covers(&self, url: &Url) -> bool {
+        self.origins.contains(&origin_of(url))
+    }
+
+    /// The headers to send to `url`: all of them on a covered origin, none elsewhere.
+    pub fn headers_for(&self, url: &Url) -> &[(String, String)] {
+        if self.covers(url) { &self.headers } else { &[] }
+    }
+}
+
 impl Relay {
-    /// The relay URL (path-absolute, so it points at this host) for `url` fetched with `headers`:
+    /// The relay URL (path-absolute, so it points at this host) for `url`, carrying the headers
+    /// of `scope` only when `url` is on one of its origins:
     /// `/relay/{id}/{file}?t={sealed}`. The path depends only on the upstream resource (scheme,
     /// host, path), never on its query, the time or the nonce, so a segment keeps its URI across
     /// playlist reloads and CDN token refreshes, as HLS requires of live playlists (players such
     /// as hls.js compare segment URIs without their query).
-    pub fn url_for(&self, url: &Url, kind: UriKind, headers: &[(String, String)], now: i64) -> String {
-        let ttl = if kind == UriKind::Playlist { PLAYLIST_TTL } else { MEDIA_TTL };
-        let target = RelayTarget {
-            url: url.to_string(),
-            headers: headers.to_vec(),
-            kind: kind_letter(kind),
-            expires: now + ttl,
-        };
-        format!("/relay/{}/{}?t={}", resource_id(url), file_name(url), self.key.seal(&target))
+    pub fn url_for(&self, url: &Url, kind: UriKind, scope: &HeaderScope, now: i64) -> String {
+        seal_url(&self.key, url, kind, scope, now)
     }
 
-    /// Rewrites a playlist so every URI goes through this relay with `headers`.
-    pub fn rewrite(
+    /// Rewrites a playlist so every URI goes through this relay, with the headers of `scope`
+    /// where it allows them. Large playlists are rewritten on the blocking pool.
+    pub async fn rewrite(
         &self,
         text: &str,
         base: &Url,
-        headers: &[(String, String)],
+        scope: &HeaderScope,
         now: i64,
-    ) -> Result<String, playlist::RewriteError> {
-        playlist::rewrite(text, base, |url, kind| self.url_for(url, kind, headers, now))
+    ) -> Result<String, RewriteError> {
+        if text.len() <= BLOCKING_REWRITE {
+            return rewrite_with(&self.key, text, base, scope, now);
+        }
+        let (key, text, base, scope) = (self.key.clone(), text.to_owned(), base.clone(), scope.clone());
+        tokio::task::spawn_blocking(move || rewrite_with(&key, &text, &base, &scope, now))
+            .await
+            .unwrap_or(Err(RewriteError::Aborted))
     }
+}
+
+fn seal_url(key: &RelayKey, url: &Url, kind: UriKind, scope: &HeaderScope, now: i64) -> String {
+    let ttl = if kind == UriKind::Playlist { PLAYLIST_TTL } else { MEDIA_TTL };
+    let covered = !scope.headers.is_empty() && scope.covers(url);
+    let target = RelayTarget {
+        url: url.to_string(),
+        headers: if covered { scope.headers.clone() } else { Vec::new() },
+        origins: if covered { scope.origins.clone() } else { Vec::new() },
+        kind: kind_letter(kind),
+        expires: now + ttl,
+    };
+    format!("/relay/{}/{}?t={}", resource_id(url), file_name(url), key.seal(&target))
+}
+
+fn rewrite_with(
+    key: &RelayKey,
+    text: &str,
+    base: &Url,
+    scope: &HeaderScope,
+    now: i64,
+) -> Result<String, RewriteError> {
+    playlist::rewrite(text, base, |url, kind| seal_url(key, url, kind, scope, now))
 }
 
 #[cfg(test)]
@@ -99,13 +182,55 @@ mod tests {
             ),
         };
         let path = |u: &str, now: i64| {
-            let url = relay.url_for(&Url::parse(u).unwrap(), UriKind::Segment, &[], now);
+            let url = relay.url_for(&Url::parse(u).unwrap(), UriKind::Segment, &HeaderScope::none(), now);
             url.split('?').next().unwrap().to_string()
         };
         let a = path("https://cdn.example/live/seg-7.ts?token=one", 100);
         assert_eq!(a, path("https://cdn.example/live/seg-7.ts?token=two", 900));
         assert_ne!(a, path("https://cdn.example/live/seg-8.ts?token=one", 100));
         assert!(a.starts_with("/relay/") && a.ends_with("/seg-7.ts"), "{a}");
+    }
+
+    #[test]
+    fn headers_are_sealed_only_for_the_candidates_origins() {
+        let key = RelayKey::from_secret("k");
+        let u = |s: &str| Url::parse(s).unwrap();
+        let headers = vec![("Cookie".to_string(), "session=secret".to_string())];
+        let scope = HeaderScope::candidate(
+            &headers,
+            &u("http://127.0.0.1:1000/master.m3u8"),
+            &u("http://127.0.0.1:2000/edge/master.m3u8"),
+        );
+        let sealed = |url: &str| {
+            let relay_url = seal_url(&key, &u(url), UriKind::Segment, &scope, 0);
+            let token = relay_url.split("?t=").nth(1).unwrap().to_string();
+            key.open(&token, 0).unwrap()
+        };
+        assert_eq!(sealed("http://127.0.0.1:1000/a.ts").headers, headers);
+        assert_eq!(sealed("http://127.0.0.1:2000/b.ts").headers, headers, "the redirect target");
+        for other in ["http://127.0.0.1:3000/c.ts", "https://127.0.0.1:1000/d.ts", "http://evil.example/e.ts"]
+        {
+            let target = sealed(other);
+            assert!(target.headers.is_empty() && target.origins.is_empty(), "{other}");
+        }
+        // A child playlist's token carries the candidate's origins, not its own redirects.
+        let child = HeaderScope::of_target(
+            &sealed("http://127.0.0.1:1000/v.m3u8"),
+            &u("http://127.0.0.1:1000/v.m3u8"),
+        );
+        assert_eq!(child, scope);
+        assert!(child.headers_for(&u("http://127.0.0.1:3000/x.ts")).is_empty());
+        // Old tokens without origins: the target's own origin only.
+        let old = RelayTarget {
+            url: "http://a.example/v.m3u8".into(),
+            headers: headers.clone(),
+            origins: vec![],
+            kind: 'p',
+            expires: 0,
+        };
+        let scope = HeaderScope::of_target(&old, &u("http://a.example/v.m3u8"));
+        assert_eq!(scope.headers_for(&u("http://a.example/s.ts")), headers.as_slice());
+        assert!(scope.headers_for(&u("http://b.example/s.ts")).is_empty());
     }
 
     #[test]

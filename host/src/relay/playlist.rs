@@ -66,7 +66,17 @@ pub enum RewriteError {
         /// 1-based line number.
         line: usize,
     },
+    /// More URIs than [`MAX_URIS`]: no real playlist has that many, and each costs a sealed
+    /// relay URL.
+    #[error("playlist has more than {MAX_URIS} URIs; refusing to rewrite it")]
+    TooManyUris,
+    /// The rewrite was stopped before it finished (its worker went away).
+    #[error("playlist rewrite was aborted")]
+    Aborted,
 }
+
+/// Most URIs one playlist may have. A long live window of LL-HLS parts has a few thousand.
+pub const MAX_URIS: usize = 20_000;
 
 /// Whether the text is a master playlist (has `EXT-X-STREAM-INF`, `EXT-X-I-FRAME-STREAM-INF` or
 /// `EXT-X-MEDIA`). Tag names are matched whole: `EXT-X-MEDIA-SEQUENCE` is a media playlist tag.
@@ -81,7 +91,8 @@ pub fn is_master(text: &str) -> bool {
 /// the result is http(s), replaced by `map(&absolute, kind)`. Other schemes (`skd://`, `data:`)
 /// are kept as written. Every other byte is kept: unknown tags, comments, blank lines, CRLF vs LF
 /// per line, a UTF-8 BOM, a missing final newline, attribute order and quoting. An unquoted
-/// URI attribute value (invalid HLS, seen in the wild) is written back quoted.
+/// URI attribute value (invalid HLS, seen in the wild) is written back quoted. A playlist with
+/// more than [`MAX_URIS`] URIs is refused before the next one is mapped.
 pub fn rewrite(
     text: &str,
     base: &Url,
@@ -92,6 +103,7 @@ pub fn rewrite(
         return Err(RewriteError::NotAPlaylist);
     }
     let master = is_master(body);
+    let mut mapped_uris = 0usize;
     // Relay URLs are usually longer than upstream ones; one growth step at most for typical input.
     let mut out = String::with_capacity(text.len() + text.len() / 2);
     out.push_str(&text[..text.len() - body.len()]);
@@ -111,6 +123,10 @@ pub fn rewrite(
             if !matches!(absolute.scheme(), "http" | "https") {
                 out.push_str(raw);
                 return Ok(());
+            }
+            mapped_uris += 1;
+            if mapped_uris > MAX_URIS {
+                return Err(RewriteError::TooManyUris);
             }
             let mapped = map(&absolute, kind);
             if !is_writable(&mapped) {
@@ -250,8 +266,9 @@ fn scan_line<E>(line: &str, master: bool, report: &mut impl FnMut(Event) -> Resu
         }
         return Ok(());
     }
-    let blank = if master { line.is_empty() } else { line.trim_matches([' ', '\t']).is_empty() };
-    if blank {
+    // A line of nothing but spaces and tabs is blank, in a master too: resolved, it would name
+    // the playlist itself, so mapping it would only turn a harmless line into a relay URL.
+    if line.trim_matches([' ', '\t']).is_empty() {
         return Ok(());
     }
     // The span is what the URL parser would read anyway: it strips C0 controls and spaces.
@@ -634,14 +651,35 @@ seg.ts\n";
     }
 
     #[test]
-    fn whitespace_only_lines_are_variant_uris_in_a_master_but_blank_in_media() {
-        // hls.js takes the next non-comment line after EXT-X-STREAM-INF, even one of spaces.
-        let (out, seen) = numbered("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n   \n");
-        assert_eq!(out.unwrap(), "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n   /relay/0\n");
-        assert_eq!(seen, [(BASE.to_owned(), UriKind::Playlist)]);
-        let (out, seen) = numbered("#EXTM3U\n#EXTINF:4,\n \t\nseg.ts\n");
-        assert_eq!(out.unwrap(), "#EXTM3U\n#EXTINF:4,\n \t\n/relay/0\n");
-        assert_eq!(seen.len(), 1);
+    fn whitespace_only_lines_are_kept_byte_for_byte_in_masters_and_media() {
+        for text in [
+            "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n   \nv.m3u8\n",
+            "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n\t \r\nv.m3u8\n",
+            "#EXTM3U\n#EXTINF:4,\n \t\nseg.ts\n",
+        ] {
+            let (out, seen) = numbered(text);
+            let expected = text.replace("v.m3u8", "/relay/0").replace("seg.ts", "/relay/0");
+            assert_eq!(out.unwrap(), expected, "{text:?}");
+            assert_eq!(seen.len(), 1, "{text:?}");
+        }
+        let (out, seen) = numbered("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n \t \n");
+        assert_eq!(out.unwrap(), "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n \t \n");
+        assert!(seen.is_empty());
+        assert!(uris("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n  \n").is_empty());
+    }
+
+    #[test]
+    fn more_than_max_uris_is_refused_without_mapping_them_all() {
+        let fits = format!("#EXTM3U\n{}", "s.ts\n".repeat(MAX_URIS));
+        assert!(rewrite(&fits, &base(), |_, _| "/r".into()).is_ok());
+        let over = format!("{fits}s.ts\n");
+        let mut n = 0;
+        let out = rewrite(&over, &base(), |_, _| {
+            n += 1;
+            "/r".into()
+        });
+        assert!(matches!(out, Err(RewriteError::TooManyUris)), "{out:?}");
+        assert_eq!(n, MAX_URIS);
     }
 
     #[test]
@@ -749,6 +787,9 @@ seg.ts\n";
         fn kept_line() -> impl Strategy<Value = Vec<Piece>> {
             prop_oneof![
                 Just(""),
+                Just("   "),
+                Just(" \t"),
+                Just("\t"),
                 Just("# comment URI=\"x.ts\""),
                 Just("#EXTINF:4.000,"),
                 Just("#EXTINF:4.000,title, with commas"),

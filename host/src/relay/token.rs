@@ -27,6 +27,11 @@ pub struct RelayTarget {
     /// Headers to send upstream (Referer, User-Agent, Cookie, …).
     #[serde(rename = "h", default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<(String, String)>,
+    /// The origins (`scheme://host:port`) the headers may be sent to: the candidate's own, and
+    /// the one its URL redirected to. Children on other origins get relay URLs without headers.
+    /// Empty in tokens from before scoping: then only the target's own origin.
+    #[serde(rename = "o", default, skip_serializing_if = "Vec::is_empty")]
+    pub origins: Vec<String>,
     /// `p` playlist, `s` segment, `k` key, `m` map, `d` data, `c` steering.
     #[serde(rename = "k")]
     pub kind: char,
@@ -129,6 +134,7 @@ mod tests {
         RelayTarget {
             url: "https://cdn.example/live/seg-1.ts?token=secret".into(),
             headers: vec![("Cookie".into(), "session=abc".into())],
+            origins: vec!["https://cdn.example".into()],
             kind: 's',
             expires: 1_000,
         }

@@ -1,16 +1,14 @@
 //! The relay's upstream side: one pooled client behind the SSRF guard, playlist fetches
-//! coalesced per refresh period, and single-flight segment fetches: the first viewer's fetch is
-//! teed into a shared buffer that later viewers of the same URL (and range) read from while it
-//! fills, so N viewers cause one upstream fetch. Shared buffers live in one byte-capped budget;
-//! past the cap, requests pass through unshared. When every viewer of an unfinished fetch has
-//! gone, the upstream read is cancelled.
+//! coalesced per refresh period (read as a stream that stops at [`MAX_PLAYLIST`], decompressed
+//! bytes counted), and segment fetches shared through [`flight`](super::flight): N viewers of
+//! one URL (and range) cause one upstream fetch, every held chunk counts against one byte budget,
+//! and past it a fetch is no longer shared and follows its slowest viewer; with the budget spent,
+//! requests pass through unshared. When every viewer of an unfinished fetch has gone, the
+//! upstream read is cancelled. Errors never carry the upstream URL (it may hold a CDN token).
 
 use std::{
     collections::HashMap,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicUsize, Ordering},
-    },
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -18,23 +16,24 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
-use tokio::sync::{Notify, OnceCell};
+use tokio::sync::OnceCell;
 use url::Url;
 
+use super::flight::{Filler, Flights, Joined, Viewer};
 use crate::net::{Failure, UpstreamGuard, redact};
 
 /// How long a finished shared fetch stays joinable.
 const LINGER: Duration = Duration::from_secs(5);
 /// How long a fetched playlist answers identical requests.
 const PLAYLIST_COALESCE: Duration = Duration::from_millis(1000);
-/// Largest playlist accepted.
-const MAX_PLAYLIST: usize = 4 << 20;
+/// Largest playlist accepted (after decompression).
+pub const MAX_PLAYLIST: usize = 4 << 20;
 /// Time to the upstream's response head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Response headers passed from upstream to viewers.
-const PASSED: [HeaderName; 6] = [
-    header::CONTENT_TYPE,
+/// Response headers passed from upstream to viewers. Never `Content-Type`: the relay types
+/// what it serves itself (see [`Head::content_type`]).
+const PASSED: [HeaderName; 5] = [
     header::CONTENT_LENGTH,
     header::CONTENT_RANGE,
     header::ACCEPT_RANGES,
@@ -69,27 +68,12 @@ pub struct Head {
     pub status: u16,
     /// Headers passed to the viewer.
     pub headers: HeaderMap,
+    /// The upstream's `Content-Type`, for the relay to judge; never passed as is.
+    pub content_type: Option<String>,
 }
 
 /// A body stream handed to one viewer.
 pub type BodyStream = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
-
-/// One shared, in-flight or lingering fetch.
-struct Flight {
-    state: Mutex<FlightState>,
-    notify: Notify,
-    viewers: AtomicUsize,
-    task: Mutex<Option<tokio::task::AbortHandle>>,
-}
-
-#[derive(Default)]
-struct FlightState {
-    head: Option<Result<Head, UpstreamError>>,
-    chunks: Vec<Bytes>,
-    bytes: usize,
-    finished: Option<Result<(), String>>,
-    finished_at: Option<Instant>,
-}
 
 type FlightKey = (String, String);
 
@@ -107,6 +91,8 @@ pub struct UpstreamStats {
     pub bytes: Counter,
     /// Relay bodies being streamed to viewers right now.
     pub active: Gauge,
+    /// Bytes held right now in shared segment fetches (the budget's use).
+    pub shared_bytes: Gauge,
 }
 
 /// Counts a viewer's body stream as active until it is dropped.
@@ -125,28 +111,30 @@ impl Drop for Active {
     }
 }
 
+/// What a shared fetch publishes before its body.
+type FlightHead = Result<Head, UpstreamError>;
+
 /// The relay's upstream client.
 pub struct Upstream {
     client: reqwest::Client,
     guard: UpstreamGuard,
-    flights: Mutex<HashMap<FlightKey, Arc<Flight>>>,
-    held: Arc<AtomicUsize>,
-    cap: usize,
+    flights: Arc<Flights<FlightKey, FlightHead>>,
     playlists: Mutex<HashMap<FlightKey, (Instant, PlaylistCell)>>,
     /// Counters.
     pub stats: UpstreamStats,
 }
 
 impl Upstream {
-    /// A client under `guard`, sharing at most `cap` bytes of in-flight segments, counting in `stats`.
+    /// A client under `guard`, sharing at most `cap` bytes of in-flight segments (one fetch at
+    /// most half of it), counting in `stats`.
     pub fn new(guard: &UpstreamGuard, cap: usize, stats: UpstreamStats) -> Result<Self, reqwest::Error> {
-        let client = crate::net::client_builder(guard).pool_max_idle_per_host(32).build()?;
+        // No automatic Referer on redirects: it would carry the previous URL's query (a CDN
+        // token) to the next host.
+        let client = crate::net::client_builder(guard).referer(false).pool_max_idle_per_host(32).build()?;
         Ok(Upstream {
             client,
             guard: guard.clone(),
-            flights: Mutex::default(),
-            held: Arc::default(),
-            cap,
+            flights: Arc::new(Flights::new(cap, cap / 2, stats.shared_bytes.clone())),
             playlists: Mutex::default(),
             stats,
         })
@@ -199,29 +187,19 @@ impl Upstream {
             .get_or_init(|| async {
                 let response = self.send(self.request(url, headers, None)?).await?;
                 let final_url = response.url().to_string();
-                if response.content_length().is_some_and(|n| n as usize > MAX_PLAYLIST) {
-                    return Err(UpstreamError::TooLarge);
-                }
-                let mut body = Vec::new();
-                let mut stream = response.bytes_stream();
-                while let Some(chunk) = stream.next().await {
-                    let chunk = chunk.map_err(classify)?;
-                    if body.len() + chunk.len() > MAX_PLAYLIST {
-                        return Err(UpstreamError::TooLarge);
-                    }
-                    body.extend_from_slice(&chunk);
-                }
+                let body = read_capped(response, MAX_PLAYLIST).await?;
                 self.stats.bytes.inc_by(body.len() as u64);
                 Ok((final_url, String::from_utf8_lossy(&body).into_owned()))
             })
             .await
             .clone()?;
-        let final_url = Url::parse(&final_url).map_err(|e| UpstreamError::Transport(e.to_string()))?;
+        let final_url = Url::parse(&final_url)
+            .map_err(|e| UpstreamError::Transport(format!("upstream redirected to an invalid URL: {e}")))?;
         Ok((final_url, text))
     }
 
     /// Streams a segment, key or map: joins an in-flight fetch of the same URL and range, or
-    /// starts one (shared when the budget allows, pass-through otherwise).
+    /// starts one (shared while the budget allows, pass-through otherwise).
     pub async fn stream(
         self: &Arc<Self>,
         url: &Url,
@@ -229,159 +207,81 @@ impl Upstream {
         range: Option<&str>,
     ) -> Result<(Head, BodyStream), UpstreamError> {
         let key = (url.to_string(), range.unwrap_or_default().to_string());
-        let flight = {
-            let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
-            self.sweep(&mut flights);
-            if let Some(flight) = flights.get(&key) {
+        match self.flights.join(&key) {
+            Joined::Shared(viewer) => {
                 self.stats.shared_hits.inc();
-                flight.viewers.fetch_add(1, Ordering::SeqCst);
-                Some(flight.clone())
-            } else if self.held.load(Ordering::Relaxed) < self.cap {
-                let flight = Arc::new(Flight {
-                    state: Mutex::default(),
-                    notify: Notify::new(),
-                    viewers: AtomicUsize::new(1),
-                    task: Mutex::new(None),
-                });
-                flights.insert(key.clone(), flight.clone());
-                let builder = self.request(url, headers, range);
-                let this = self.clone();
-                let fill = flight.clone();
-                let handle = tokio::spawn(async move { this.fill(fill, builder).await });
-                *flight.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle.abort_handle());
-                Some(flight)
-            } else {
-                None
+                self.viewer(viewer).await
             }
-        };
-        match flight {
-            Some(flight) => self.viewer(key, flight).await,
-            None => self.pass_through(url, headers, range).await,
+            Joined::Started(viewer, filler) => {
+                let builder = self.request(url, headers, range);
+                tokio::spawn(self.clone().fill(filler, builder));
+                self.viewer(viewer).await
+            }
+            Joined::Full => self.pass_through(url, headers, range).await,
         }
     }
 
-    /// Drops lingering finished flights (and their budget).
-    fn sweep(&self, flights: &mut HashMap<FlightKey, Arc<Flight>>) {
-        flights.retain(|_, flight| {
-            let state = flight.state.lock().unwrap_or_else(|p| p.into_inner());
-            let keep = state.finished_at.is_none_or(|at| at.elapsed() < LINGER);
-            if !keep {
-                self.held.fetch_sub(state.bytes, Ordering::Relaxed);
-            }
-            keep
-        });
-    }
-
-    /// The upstream side of a shared fetch: head, then chunks into the buffer.
+    /// The upstream side of a shared fetch: head, then chunks into the flight until the end, a
+    /// failure, or the last viewer leaving.
     async fn fill(
         self: Arc<Self>,
-        flight: Arc<Flight>,
+        mut filler: Filler<FlightKey, FlightHead>,
         builder: Result<reqwest::RequestBuilder, UpstreamError>,
     ) {
         let response = match builder {
-            Ok(b) => self.send(b).await,
+            Ok(b) => tokio::select! {
+                response = self.send(b) => response,
+                () = filler.cancelled() => return,
+            },
             Err(e) => Err(e),
         };
         let response = match response {
             Ok(r) => r,
             Err(e) => {
-                let mut state = flight.state.lock().unwrap_or_else(|p| p.into_inner());
-                state.head = Some(Err(e));
-                state.finished = Some(Ok(()));
-                state.finished_at = Some(Instant::now());
-                drop(state);
-                flight.notify.notify_waiters();
+                filler.head(Err(e), false);
+                filler.finish(Ok(()));
                 return;
             }
         };
-        let head = head_of(&response);
-        flight.state.lock().unwrap_or_else(|p| p.into_inner()).head = Some(Ok(head));
-        flight.notify.notify_waiters();
+        filler.head(Ok(head_of(&response)), true);
         let mut body = response.bytes_stream();
-        let result = loop {
-            match body.next().await {
+        loop {
+            let next = tokio::select! {
+                next = body.next() => next,
+                () = filler.cancelled() => return,
+            };
+            match next {
                 Some(Ok(chunk)) => {
-                    self.held.fetch_add(chunk.len(), Ordering::Relaxed);
                     self.stats.bytes.inc_by(chunk.len() as u64);
-                    let mut state = flight.state.lock().unwrap_or_else(|p| p.into_inner());
-                    state.bytes += chunk.len();
-                    state.chunks.push(chunk);
-                    drop(state);
-                    flight.notify.notify_waiters();
+                    if !filler.push(chunk).await {
+                        return;
+                    }
                 }
-                Some(Err(e)) => break Err(format!("upstream read failed: {e}")),
-                None => break Ok(()),
+                Some(Err(e)) => {
+                    filler.finish(Err(format!("upstream read failed: {}", message(e))));
+                    return;
+                }
+                None => break,
             }
-        };
-        let mut state = flight.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.finished = Some(result);
-        state.finished_at = Some(Instant::now());
-        drop(state);
-        flight.notify.notify_waiters();
+        }
+        filler.finish_and_linger(Ok(()));
+        // Late viewers of a finished fetch still share it for a moment, then it leaves.
+        tokio::time::sleep(LINGER).await;
+        filler.expire();
     }
 
     /// A viewer of a shared flight: waits for the head, then streams chunks as they arrive.
-    async fn viewer(
-        self: &Arc<Self>,
-        key: FlightKey,
-        flight: Arc<Flight>,
-    ) -> Result<(Head, BodyStream), UpstreamError> {
-        let mut departure =
-            Departure { upstream: self.clone(), key: key.clone(), flight: flight.clone(), armed: true };
-        let head = loop {
-            let notified = flight.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if let Some(head) = flight.state.lock().unwrap_or_else(|p| p.into_inner()).head.clone() {
-                break head;
-            }
-            notified.await;
-        };
-        let head = match head {
-            Ok(head) => head,
-            Err(e) => {
-                // A failed fetch must not be shared with later viewers: retry fresh next time.
-                self.flights.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
-                departure.armed = false;
-                flight.viewers.fetch_sub(1, Ordering::SeqCst);
-                return Err(e);
-            }
-        };
-        let active = Active::new(&self.stats.active);
+    async fn viewer(&self, viewer: Viewer<FlightHead>) -> Result<(Head, BodyStream), UpstreamError> {
+        let head = viewer
+            .head()
+            .await
+            .unwrap_or_else(|| Err(UpstreamError::Transport("upstream read stopped".into())))?;
         // The viewer counts as active while its stream (which carries `active`) lives.
-        let body = futures_util::stream::unfold(
-            (departure, 0usize, active),
-            |(departure, index, active)| async move {
-                if index == usize::MAX {
-                    return None; // the error was reported; end the stream
-                }
-                let flight = departure.flight.clone();
-                loop {
-                    let notified = flight.notify.notified();
-                    tokio::pin!(notified);
-                    notified.as_mut().enable();
-                    // Decide under the lock, wait without it.
-                    let next = {
-                        let state = flight.state.lock().unwrap_or_else(|p| p.into_inner());
-                        match (state.chunks.get(index), &state.finished) {
-                            (Some(chunk), _) => Some(Some(Ok(chunk.clone()))),
-                            (None, Some(Ok(()))) => Some(None),
-                            (None, Some(Err(e))) => Some(Some(Err(std::io::Error::other(e.clone())))),
-                            (None, None) => None,
-                        }
-                    };
-                    return match next {
-                        None => {
-                            notified.await;
-                            continue;
-                        }
-                        Some(Some(Ok(chunk))) => Some((Ok(chunk), (departure, index + 1, active))),
-                        Some(Some(Err(e))) => Some((Err(e), (departure, usize::MAX, active))),
-                        Some(None) => None,
-                    };
-                }
-            },
-        );
+        let active = Active::new(&self.stats.active);
+        let body = futures_util::stream::unfold((viewer, active), |(mut viewer, active)| async move {
+            let item = viewer.next().await?;
+            Some((item.map_err(std::io::Error::other), (viewer, active)))
+        });
         Ok((head, Box::pin(body)))
     }
 
@@ -397,7 +297,8 @@ impl Upstream {
         let active = Active::new(&stats.active);
         let body = response.bytes_stream().map(move |chunk| {
             let _viewer = &active;
-            let chunk = chunk.map_err(std::io::Error::other)?;
+            let chunk =
+                chunk.map_err(|e| std::io::Error::other(format!("upstream read failed: {}", message(e))))?;
             stats.bytes.inc_by(chunk.len() as u64);
             Ok(chunk)
         });
@@ -407,42 +308,26 @@ impl Upstream {
 
     /// Bytes currently held in shared buffers.
     pub fn held_bytes(&self) -> usize {
-        self.held.load(Ordering::Relaxed)
+        self.flights.held_bytes()
     }
 }
 
-/// Leaves a flight when a viewer's stream is dropped; the last viewer of an unfinished fetch
-/// cancels the upstream read.
-struct Departure {
-    upstream: Arc<Upstream>,
-    key: FlightKey,
-    flight: Arc<Flight>,
-    armed: bool,
-}
-
-impl Drop for Departure {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        if self.flight.viewers.fetch_sub(1, Ordering::SeqCst) != 1 {
-            return;
-        }
-        let finished = self.flight.state.lock().unwrap_or_else(|p| p.into_inner()).finished.is_some();
-        if finished {
-            return;
-        }
-        if let Some(task) = self.flight.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            task.abort();
-        }
-        let mut flights = self.upstream.flights.lock().unwrap_or_else(|p| p.into_inner());
-        if flights.get(&self.key).is_some_and(|f| Arc::ptr_eq(f, &self.flight)) {
-            flights.remove(&self.key);
-            let bytes = self.flight.state.lock().unwrap_or_else(|p| p.into_inner()).bytes;
-            self.upstream.held.fetch_sub(bytes, Ordering::Relaxed);
-        }
-        tracing::debug!("last viewer left; upstream read cancelled");
+/// Reads a body as it streams and stops as soon as it exceeds `cap` (decompressed bytes, so a
+/// compression bomb stops there too); an announced larger `Content-Length` fails at once.
+pub async fn read_capped(response: reqwest::Response, cap: usize) -> Result<Vec<u8>, UpstreamError> {
+    if response.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(UpstreamError::TooLarge);
     }
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(classify)?;
+        if body.len() + chunk.len() > cap {
+            return Err(UpstreamError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn head_of(response: &reqwest::Response) -> Head {
@@ -455,11 +340,18 @@ fn head_of(response: &reqwest::Response) -> Head {
     if !headers.contains_key(header::ACCEPT_RANGES) {
         headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     }
-    Head { status: response.status().as_u16(), headers }
+    let content_type =
+        response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    Head { status: response.status().as_u16(), headers, content_type }
+}
+
+/// A reqwest error's chain without its URL (which may carry a CDN token).
+fn message(e: reqwest::Error) -> String {
+    crate::net::error_chain(&e.without_url())
 }
 
 fn classify(e: reqwest::Error) -> UpstreamError {
-    match crate::net::classify(&e) {
+    match crate::net::classify(&e.without_url()) {
         Failure::Refused(chain) => UpstreamError::Blocked(chain),
         Failure::Timeout => UpstreamError::Timeout,
         Failure::Transport(chain) => UpstreamError::Transport(chain),

@@ -1,11 +1,17 @@
 //! `ScheduleService`: holds the seasons in memory, answers from them at once, refreshes them from
 //! the sources in preference order (merging what each knows best), persists every successful
 //! refresh, and never lets a failed refresh replace good data.
+//!
+//! Seasons asked for by clients are bounded: only 1950 to next year, the demo's 9999 and the
+//! configured season are ever fetched, one fetch at a time, and a season the sources could not
+//! give is remembered as missing for a while ([`MISS_TTL`], shorter when sources failed), so
+//! repeating a request never repeats the upstream fetch.
 
 use std::{
     collections::HashMap,
     path::PathBuf,
-    sync::{Arc, RwLock},
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, Instant},
 };
 
 use chrono::{DateTime, Datelike, Utc};
@@ -32,14 +38,25 @@ impl Clock for SystemClock {
     }
 }
 
+/// The synthetic season of the demo and the testbed (its race weekend is live now).
+pub const DEMO_SEASON: i32 = 9999;
+/// The first season of the championship.
+pub const FIRST_SEASON: i32 = 1950;
+/// How long a season no source knows is remembered as missing.
+pub const MISS_TTL: Duration = Duration::from_secs(10 * 60);
+/// How long a season is remembered as missing when sources failed (they may come back).
+pub const FAILURE_TTL: Duration = Duration::from_secs(30);
+
 /// Why a refresh failed (every source was tried).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("no schedule source could serve season {season}: {}", .failures.join("; "))]
 pub struct RefreshError {
     /// The season.
     pub season: i32,
     /// One line per source.
     pub failures: Vec<String>,
+    /// No source knows the season (as opposed to sources failing).
+    pub unknown: bool,
 }
 
 /// The seasons pitwall knows, and how to refresh them.
@@ -50,6 +67,8 @@ pub struct ScheduleService {
     clock: Arc<dyn Clock>,
     default_season: Option<i32>,
     refreshing: tokio::sync::Mutex<()>,
+    /// Seasons recently found missing: when, for how long, and why.
+    misses: Mutex<HashMap<i32, (Instant, Duration, RefreshError)>>,
 }
 
 impl ScheduleService {
@@ -67,6 +86,7 @@ impl ScheduleService {
             clock,
             default_season,
             refreshing: tokio::sync::Mutex::new(()),
+            misses: Mutex::default(),
         }
     }
 
@@ -101,18 +121,68 @@ impl ScheduleService {
         self.read().get(&season).cloned()
     }
 
-    /// The season from memory, or fetched now if pitwall has never seen it.
+    /// Whether `season` may be fetched for a client: 1950 to next year, the demo season, the
+    /// configured season, or one already in memory.
+    pub fn servable(&self, season: i32) -> bool {
+        (FIRST_SEASON..=self.now().year() + 1).contains(&season)
+            || season == DEMO_SEASON
+            || season == self.default_season()
+            || self.get(season).is_some()
+    }
+
+    /// The season from memory, or fetched now if pitwall has never seen it. Seasons outside
+    /// [`ScheduleService::servable`] and seasons recently found missing fail without a fetch.
     pub async fn get_or_fetch(&self, season: i32) -> Result<Arc<Season>, RefreshError> {
         if let Some(s) = self.get(season) {
             return Ok(s);
         }
-        self.refresh(season).await
+        if !self.servable(season) {
+            let last = self.now().year() + 1;
+            return Err(RefreshError {
+                season,
+                failures: vec![format!(
+                    "pitwall serves seasons {FIRST_SEASON} to {last} (and {DEMO_SEASON}, the demo)"
+                )],
+                unknown: true,
+            });
+        }
+        if let Some(miss) = self.recent_miss(season) {
+            return Err(miss);
+        }
+        let _one_at_a_time = self.refreshing.lock().await;
+        // Another request may have fetched it, or found it missing, while this one waited.
+        if let Some(s) = self.get(season) {
+            return Ok(s);
+        }
+        if let Some(miss) = self.recent_miss(season) {
+            return Err(miss);
+        }
+        let result = self.refresh_locked(season).await;
+        if let Err(e) = &result {
+            let ttl = if e.unknown { MISS_TTL } else { FAILURE_TTL };
+            self.lock_misses().insert(season, (Instant::now(), ttl, e.clone()));
+        }
+        result
+    }
+
+    fn lock_misses(&self) -> std::sync::MutexGuard<'_, HashMap<i32, (Instant, Duration, RefreshError)>> {
+        self.misses.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn recent_miss(&self, season: i32) -> Option<RefreshError> {
+        let mut misses = self.lock_misses();
+        misses.retain(|_, (at, ttl, _)| at.elapsed() < *ttl);
+        misses.get(&season).map(|(_, _, e)| e.clone())
     }
 
     /// Fetches `season` from every source, merges, persists and swaps it in. On failure the
     /// season in memory (if any) stays as it was.
     pub async fn refresh(&self, season: i32) -> Result<Arc<Season>, RefreshError> {
         let _one_at_a_time = self.refreshing.lock().await;
+        self.refresh_locked(season).await
+    }
+
+    async fn refresh_locked(&self, season: i32) -> Result<Arc<Season>, RefreshError> {
         let results = futures_util::future::join_all(self.sources.iter().map(|s| s.fetch(season))).await;
         let mut failures = Vec::new();
         let mut found: Vec<(&'static str, Vec<super::model::Event>)> = Vec::new();
@@ -135,7 +205,8 @@ impl ScheduleService {
         }
         let Some(((primary_name, mut events), others)) = found.split_first_mut().map(|(p, o)| (p.clone(), o))
         else {
-            return Err(RefreshError { season, failures });
+            let unknown = failures.iter().all(|f| f.ends_with(&format!("no events for {season}")));
+            return Err(RefreshError { season, failures, unknown });
         };
         for (name, other) in others.iter() {
             merge::enrich(&mut events, other, name);
@@ -146,6 +217,7 @@ impl ScheduleService {
             tracing::error!(season, error = %e, dir = %self.data_dir.display(), "cannot persist the schedule; serving it from memory");
         }
         self.write().insert(season, fresh.clone());
+        self.lock_misses().remove(&season);
         tracing::info!(season, source = primary_name, events = fresh.events.len(), "schedule refreshed");
         Ok(fresh)
     }

@@ -1,9 +1,12 @@
 //! Schedule sources behind one trait: jolpica (Ergast-compatible, paged, numbers as strings) and
-//! OpenF1 (`/v1/sessions`, flat session rows). Parsing is pure (`parse_*`), fetching is thin.
+//! OpenF1 (`/v1/sessions`, flat session rows). Parsing is pure (`parse_*`), fetching is thin:
+//! bodies are read as streams that stop at [`MAX_BODY`] (decompressed bytes), and errors show
+//! URLs only redacted.
 
 use std::{collections::BTreeMap, future::Future, pin::Pin};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use url::Url;
 
@@ -53,6 +56,19 @@ pub trait ScheduleSource: Send + Sync {
     fn fetch(&self, season: i32) -> BoxFuture<'_, Result<Vec<Event>, SourceError>>;
 }
 
+/// Largest answer read from a schedule source (a season is a few hundred KiB at most).
+pub const MAX_BODY: usize = 8 << 20;
+
+/// A reqwest error's chain without its URL (the caller shows the URL redacted).
+fn message(e: reqwest::Error) -> String {
+    error_chain(&e.without_url())
+}
+
+/// `url` for messages: redacted when it parses, a fixed word otherwise.
+fn shown(url: &str) -> String {
+    Url::parse(url).map_or_else(|_| "the configured source URL".to_string(), |u| redact(&u))
+}
+
 /// GETs `url` and returns the body, mapping failures to [`SourceError`].
 async fn get_text(client: &reqwest::Client, guard: &UpstreamGuard, url: &Url) -> Result<String, SourceError> {
     let shown = redact(url);
@@ -62,7 +78,7 @@ async fn get_text(client: &reqwest::Client, guard: &UpstreamGuard, url: &Url) ->
         .header("accept", "application/json")
         .send()
         .await
-        .map_err(|e| SourceError::Request { url: shown.clone(), message: error_chain(&e) })?;
+        .map_err(|e| SourceError::Request { url: shown.clone(), message: message(e) })?;
     let status = response.status();
     if status == reqwest::StatusCode::NOT_FOUND {
         return Ok(String::new());
@@ -70,7 +86,22 @@ async fn get_text(client: &reqwest::Client, guard: &UpstreamGuard, url: &Url) ->
     if !status.is_success() {
         return Err(SourceError::Status { url: shown, status: status.as_u16() });
     }
-    response.text().await.map_err(|e| SourceError::Request { url: shown, message: error_chain(&e) })
+    let too_large =
+        |url: String| SourceError::Request { url, message: format!("answer larger than {MAX_BODY} bytes") };
+    if response.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_large(shown));
+    }
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| SourceError::Request { url: shown.clone(), message: message(e) })?;
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(too_large(shown));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    // As `Response::text` did: lossy UTF-8, without a byte order mark.
+    Ok(String::from_utf8_lossy(&body).trim_start_matches('\u{feff}').to_owned())
 }
 
 // ---------------------------------------------------------------- jolpica
@@ -108,7 +139,7 @@ impl ScheduleSource for Jolpica {
             for _ in 0..50 {
                 let url = format!("{}/{season}.json?limit={}&offset={offset}", self.base, self.page_size);
                 let url = Url::parse(&url)
-                    .map_err(|e| SourceError::Request { url: url.clone(), message: e.to_string() })?;
+                    .map_err(|e| SourceError::Request { url: shown(&self.base), message: e.to_string() })?;
                 let text = get_text(&self.client, &self.guard, &url).await?;
                 if text.is_empty() {
                     break;
@@ -123,7 +154,7 @@ impl ScheduleSource for Jolpica {
                 }
             }
             jolpica_events(season, races)
-                .map_err(|message| SourceError::Parse { url: self.base.clone(), message })
+                .map_err(|message| SourceError::Parse { url: shown(&self.base), message })
         })
     }
 }
@@ -304,7 +335,7 @@ impl ScheduleSource for OpenF1 {
         Box::pin(async move {
             let url = format!("{}/sessions?year={season}", self.base);
             let url = Url::parse(&url)
-                .map_err(|e| SourceError::Request { url: url.clone(), message: e.to_string() })?;
+                .map_err(|e| SourceError::Request { url: shown(&self.base), message: e.to_string() })?;
             let text = get_text(&self.client, &self.guard, &url).await?;
             if text.is_empty() {
                 return Ok(Vec::new());
