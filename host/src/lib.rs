@@ -13,6 +13,7 @@ pub mod relay;
 pub mod schedule;
 pub mod serve;
 pub mod store;
+pub mod streams;
 pub mod telemetry;
 
 use std::{collections::BTreeMap, future::Future, sync::Arc};
@@ -47,6 +48,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Wrong-token attempts per client.
     pub throttle: Arc<api::auth::LoginThrottle>,
+    /// Session URLs: one output playlist per session and quality, failing over between streams.
+    pub sessions: Arc<streams::session::Sessions>,
 }
 
 /// Named readiness checks: `/readyz` answers 200 once every registered one is done, and jobs
@@ -162,6 +165,7 @@ pub async fn run_with_clock(
         relay,
         shutdown: CancellationToken::new(),
         throttle: Arc::default(),
+        sessions: Arc::default(),
     };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),

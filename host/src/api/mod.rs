@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/relay/{id}/{file}", get(relay::relay).head(relay::relay))
         .route("/live/{id}/{file}", get(streams::live))
+        .route("/live/session/{session}/{file}", get(streams::live_session))
         .layer(cors);
     let app = Router::new()
         .route("/healthz", get(system::healthz))

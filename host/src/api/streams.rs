@@ -1,7 +1,8 @@
 //! Streams for viewers: `GET /streams?session=ID[&all=true]` (verified-live streams, best
 //! first), `GET /streams/{id}[?variant=LABEL]`, and the stable playlists
 //! `GET /live/{id}/master.m3u8` and `GET /live/{id}/{variant}.m3u8`, which resolve the stream's
-//! current upstream at every request so token refreshes stay invisible to the player.
+//! current upstream at every request so token refreshes stay invisible to the player, and the
+//! session URL `GET /live/session/{session}/…` (see `streams::session`).
 
 use axum::{
     Json,
@@ -34,6 +35,7 @@ use crate::{
     },
     schedule::model::utc,
     store::{Candidate, Extractions},
+    streams::session::SessionError,
 };
 
 /// `?session=&all=`.
@@ -222,6 +224,26 @@ async fn current(state: &AppState, id: &str) -> Result<Candidate, AppError> {
                 "stream {id} has no current upstream; the next extraction will bring one"
             ))
         })
+}
+
+/// `GET /live/session/{session}/{file}`: `master.m3u8` or `{variant}.m3u8` of the session's
+/// best live stream, failing over to the next one behind the same URL.
+pub async fn live_session(
+    State(state): State<AppState>,
+    Path((session, file)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let name = file.strip_suffix(".m3u8").ok_or_else(|| AppError::NotFound(format!("no file {file}")))?;
+    let sessions = state.sessions.clone();
+    let body = if name == "master" {
+        sessions.master(&state, &session).await
+    } else {
+        sessions.media(&state, &session, name).await
+    };
+    match body {
+        Ok(body) => Ok(playlist_body(body)),
+        Err(e @ SessionError::NotFound(_)) => Err(AppError::NotFound(e.to_string())),
+        Err(e @ SessionError::NoStream(_)) => Err(AppError::NotReady(e.to_string())),
+    }
 }
 
 /// `GET /live/{id}/{file}`: `master.m3u8` or `{variant}.m3u8`.

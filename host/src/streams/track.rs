@@ -86,7 +86,8 @@ impl Track {
         };
         let same = self.stream.as_deref() == Some(stream);
         // A stream whose numbering went far backwards restarted: treat it like a new upstream.
-        let restarted = same && (last_useq as i128 + self.offset) < self.next_seq as i128 - MAX_WINDOW as i128;
+        let restarted =
+            same && (last_useq as i128 + self.offset) < self.next_seq as i128 - MAX_WINDOW as i128;
         let switched = !same || restarted;
         let start = if !switched {
             0
@@ -189,9 +190,14 @@ fn absolute(uri: &str, base: &Url) -> Option<Url> {
 
 /// A copy of `segment` with its URI rewritten and nothing that could carry another URI
 /// (date ranges, unknown tags); key and map are written by [`Track::render`].
-fn rewritten(segment: &MediaSegment, base: &Url, rewrite: &mut dyn FnMut(&Url, UriKind) -> String) -> MediaSegment {
+fn rewritten(
+    segment: &MediaSegment,
+    base: &Url,
+    rewrite: &mut dyn FnMut(&Url, UriKind) -> String,
+) -> MediaSegment {
     MediaSegment {
-        uri: absolute(&segment.uri, base).map_or_else(|| segment.uri.clone(), |u| rewrite(&u, UriKind::Segment)),
+        uri: absolute(&segment.uri, base)
+            .map_or_else(|| segment.uri.clone(), |u| rewrite(&u, UriKind::Segment)),
         duration: segment.duration,
         title: segment.title.clone(),
         byte_range: segment.byte_range.clone(),
@@ -203,7 +209,8 @@ fn rewritten(segment: &MediaSegment, base: &Url, rewrite: &mut dyn FnMut(&Url, U
 
 fn rewritten_key(key: &Key, base: &Url, rewrite: &mut dyn FnMut(&Url, UriKind) -> String) -> Key {
     let mut key = key.clone();
-    key.uri = key.uri.as_deref().and_then(|u| absolute(u, base)).map(|u| rewrite(&u, UriKind::Key)).or(key.uri);
+    key.uri =
+        key.uri.as_deref().and_then(|u| absolute(u, base)).map(|u| rewrite(&u, UriKind::Key)).or(key.uri);
     key
 }
 
@@ -221,7 +228,8 @@ mod tests {
 
     /// A live media playlist of `n` segments of stream `name` starting at `seq`.
     fn upstream(name: &str, seq: u64, n: u64) -> MediaPlaylist {
-        let mut text = format!("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{seq}\n");
+        let mut text =
+            format!("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{seq}\n");
         for s in seq..seq + n {
             text.push_str(&format!("#EXTINF:2.000,\n{name}-{s}.ts?token=x\n"));
         }
@@ -233,7 +241,9 @@ mod tests {
 
     fn feed(track: &mut Track, stream: &str, playlist: &MediaPlaylist) -> Ingested {
         let base = Url::parse(&format!("https://{stream}.example/live/index.m3u8")).unwrap();
-        track.ingest(stream, playlist, &base, &mut |u, _| format!("/relay/{}{}", u.host_str().unwrap(), u.path()))
+        track.ingest(stream, playlist, &base, &mut |u, _| {
+            format!("/relay/{}{}", u.host_str().unwrap(), u.path())
+        })
     }
 
     fn parsed(track: &Track) -> MediaPlaylist {
@@ -246,7 +256,11 @@ mod tests {
     /// (sequence, uri, discontinuity) of every listed segment.
     fn listed(track: &Track) -> Vec<(u64, String, bool)> {
         let p = parsed(track);
-        p.segments.iter().enumerate().map(|(i, s)| (p.media_sequence + i as u64, s.uri.clone(), s.discontinuity)).collect()
+        p.segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (p.media_sequence + i as u64, s.uri.clone(), s.discontinuity))
+            .collect()
     }
 
     #[test]
@@ -316,26 +330,40 @@ mod tests {
         let text = "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:5\n\
                     #EXT-X-MAP:URI=\"init.mp4\"\n#EXT-X-KEY:METHOD=AES-128,URI=\"k.bin?t=1\"\n\
                     #EXTINF:2,\ns5.m4s\n#EXTINF:2,\ns6.m4s\n#EXTINF:2,\ns7.m4s\n#EXTINF:2,\ns8.m4s\n";
-        let m3u8_rs::Playlist::MediaPlaylist(p) = m3u8_rs::parse_playlist_res(text.as_bytes()).unwrap() else {
+        let m3u8_rs::Playlist::MediaPlaylist(p) = m3u8_rs::parse_playlist_res(text.as_bytes()).unwrap()
+        else {
             panic!()
         };
         let mut t = Track::default();
         feed(&mut t, "a", &p);
-        let mut later = p.clone();
-        later.media_sequence = 7;
-        later.segments = p.segments[2..].to_vec();
-        later.segments[0].key = None;
-        later.segments[0].map = None;
-        feed(&mut t, "a", &later);
-        let mut slid = later.clone();
-        slid.segments.iter_mut().for_each(|s| s.uri = s.uri.replace('s', "t"));
-        slid.media_sequence = 9;
+        // Later versions of the upstream name the key and map once, before their first segment
+        // (m3u8-rs attaches them to that segment only); the output must keep them in effect for
+        // every listed segment as the window slides past the segment that first carried them.
+        let mut slid = p.clone();
         for _ in 0..4 {
-            feed(&mut t, "a", &slid);
             slid.media_sequence += 2;
+            let (key, map) = (slid.segments[0].key.take(), slid.segments[0].map.take());
+            slid.segments.rotate_left(2);
+            for (i, s) in slid.segments.iter_mut().enumerate() {
+                s.uri = format!("s{}.m4s", slid.media_sequence + i as u64);
+            }
+            slid.segments[0].key = key;
+            slid.segments[0].map = map;
+            feed(&mut t, "a", &slid);
         }
+        assert_eq!(parsed(&t).media_sequence, 8, "slid past the first upstream segment: {}", t.render());
+        assert_eq!(t.render().matches("#EXT-X-KEY").count(), 1, "written once: {}", t.render());
         let out = parsed(&t);
-        assert!(out.segments[0].map.as_ref().is_some_and(|m| m.uri == "/relay/a.example/live/init.mp4"), "{}", t.render());
-        assert!(out.segments[0].key.as_ref().is_some_and(|k| k.uri.as_deref() == Some("/relay/a.example/live/k.bin")));
+        assert!(
+            out.segments[0].map.as_ref().is_some_and(|m| m.uri == "/relay/a.example/live/init.mp4"),
+            "{}",
+            t.render()
+        );
+        assert!(
+            out.segments[0]
+                .key
+                .as_ref()
+                .is_some_and(|k| k.uri.as_deref() == Some("/relay/a.example/live/k.bin"))
+        );
     }
 }

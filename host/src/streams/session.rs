@@ -1,0 +1,297 @@
+//! The session URL: `/live/session/{session}/master.m3u8` lists one quality ladder for a
+//! session, and each `/live/session/{session}/{variant}.m3u8` is a [`Track`] fed by the session's
+//! current stream. When that stream dies (its playlist fetch fails, it stops advancing for three
+//! target durations, or the health board marks it dead) the track switches to the next-ranked
+//! live stream behind the same URL; a stream that comes back is not switched back to while the
+//! current one plays. Variants of another stream are matched to the wanted quality by
+//! resolution, then bandwidth.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use m3u8_rs::{MediaPlaylist, Playlist};
+use url::Url;
+
+use super::track::Track;
+use crate::{
+    AppState,
+    health::{
+        board::{Status, StreamHealth, Variant, rank},
+        probe::variant_labels,
+    },
+    jobs::health::load_all,
+    relay::{HeaderScope, upstream::UpstreamError},
+    store::{Candidate, Extractions},
+};
+
+/// Tracks kept at once (sessions × qualities); the least recently used goes first.
+const MAX_TRACKS: usize = 256;
+/// A stream that failed a track is not tried again by it for this long (unless nothing else is left).
+const COOLDOWN: Duration = Duration::from_secs(30);
+/// A current stream that has not advanced for this many target durations is stale.
+const STALE_TARGET_DURATIONS: u32 = 3;
+
+/// Why a session playlist cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// No such session, or no such quality in its ladder.
+    #[error("{0}")]
+    NotFound(String),
+    /// The session has no live stream right now.
+    #[error("{0}")]
+    NoStream(String),
+}
+
+struct TrackState {
+    track: Track,
+    /// When the track last got a new segment.
+    advanced_at: Instant,
+    /// Streams that failed this track, and when.
+    failed: HashMap<String, Instant>,
+    used_at: Instant,
+}
+
+/// Every session track and each session's ladder.
+#[derive(Default)]
+pub struct Sessions {
+    tracks: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<TrackState>>>>,
+    ladders: Mutex<HashMap<String, Vec<Variant>>>,
+}
+
+/// A stream's upstream media playlist for one quality, with where it came from.
+struct Fetched {
+    base: Url,
+    playlist: MediaPlaylist,
+    scope: HeaderScope,
+}
+
+impl Sessions {
+    /// The session's master playlist: the best live stream's qualities, each pointing at its
+    /// session track. The ladder is kept, so a track knows which quality it stands for.
+    pub async fn master(&self, state: &AppState, session: &str) -> Result<String, SessionError> {
+        let streams = ordered(state, session, None).await;
+        let best = streams.first().ok_or_else(|| no_stream(session))?;
+        let mut ladder = best.variants.clone();
+        if ladder.is_empty() {
+            ladder.push(Variant {
+                label: "main".into(),
+                resolution: None,
+                bandwidth: Some(best.best_bandwidth()),
+            });
+        }
+        let mut text = String::from("#EXTM3U\n#EXT-X-VERSION:3\n");
+        for v in &ladder {
+            text.push_str(&format!(
+                "#EXT-X-STREAM-INF:BANDWIDTH={}",
+                v.bandwidth.unwrap_or(1_000_000).max(1)
+            ));
+            if let Some(resolution) = &v.resolution {
+                text.push_str(&format!(",RESOLUTION={resolution}"));
+            }
+            text.push_str(&format!("\n/live/session/{session}/{}.m3u8\n", v.label));
+        }
+        let mut ladders = self.ladders.lock().unwrap_or_else(|p| p.into_inner());
+        if ladders.len() >= MAX_TRACKS && !ladders.contains_key(session) {
+            ladders.clear();
+        }
+        ladders.insert(session.to_string(), ladder);
+        Ok(text)
+    }
+
+    /// The session's media playlist for quality `label`.
+    pub async fn media(&self, state: &AppState, session: &str, label: &str) -> Result<String, SessionError> {
+        let want = self.wanted(session, label)?;
+        let known = self
+            .tracks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&(session.into(), label.into()));
+        if !known && ordered(state, session, None).await.is_empty() {
+            // No track for a session without streams: random names cannot evict real viewers' tracks.
+            return Err(no_stream(session));
+        }
+        let cell = self.track(session, label);
+        let mut guard = cell.lock().await;
+        let st = &mut *guard;
+        st.used_at = Instant::now();
+        st.failed.retain(|_, at| at.elapsed() < COOLDOWN);
+        let streams = ordered(state, session, st.track.stream()).await;
+        // Streams not in cooldown first; the rest only if nothing else is left.
+        let (fresh, cooling): (Vec<&StreamHealth>, Vec<&StreamHealth>) =
+            streams.iter().partition(|s| !st.failed.contains_key(&s.id));
+        for stream in fresh.into_iter().chain(cooling) {
+            let fetched = match fetch(state, stream, &want).await {
+                Ok(fetched) => fetched,
+                Err(e) => {
+                    tracing::info!(session, variant = label, stream = %stream.id, error = %e, "session stream failed; trying the next");
+                    st.failed.insert(stream.id.clone(), Instant::now());
+                    continue;
+                }
+            };
+            let now = chrono::Utc::now().timestamp();
+            let was = st.track.stream().map(str::to_string);
+            let relay = &state.relay;
+            let ingested = st.track.ingest(&stream.id, &fetched.playlist, &fetched.base, &mut |url, kind| {
+                relay.url_for(url, kind, &fetched.scope, now)
+            });
+            if ingested.appended > 0 {
+                st.advanced_at = Instant::now();
+            } else if !ingested.switched && st.advanced_at.elapsed() > stale_after(st.track.target_duration())
+            {
+                tracing::info!(session, variant = label, stream = %stream.id, "session stream stopped advancing; trying the next");
+                st.failed.insert(stream.id.clone(), Instant::now());
+                continue;
+            }
+            if ingested.switched && was.is_some() {
+                tracing::info!(session, variant = label, from = was.as_deref().unwrap_or_default(), to = %stream.id, "session switched streams");
+            }
+            return Ok(st.track.render());
+        }
+        if st.track.is_empty() {
+            return Err(no_stream(session));
+        }
+        // Every stream failed this time: answer what was listed, so the player retries rather
+        // than giving up; the next reload tries again.
+        Ok(st.track.render())
+    }
+
+    /// The quality `label` stands for: from the session's ladder, else read from the label.
+    fn wanted(&self, session: &str, label: &str) -> Result<Variant, SessionError> {
+        let ladders = self.ladders.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(v) = ladders.get(session).and_then(|l| l.iter().find(|v| v.label == label)) {
+            return Ok(v.clone());
+        }
+        let height = label.strip_suffix('p').and_then(|h| h.parse::<u32>().ok());
+        if label != "main" && height.is_none() {
+            return Err(SessionError::NotFound(format!("session {session} has no quality {label:?}")));
+        }
+        Ok(Variant { label: label.into(), resolution: height.map(|h| format!("0x{h}")), bandwidth: None })
+    }
+
+    fn track(&self, session: &str, label: &str) -> Arc<tokio::sync::Mutex<TrackState>> {
+        let mut tracks = self.tracks.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (session.to_string(), label.to_string());
+        if !tracks.contains_key(&key) && tracks.len() >= MAX_TRACKS {
+            // Evict the least recently used track that nobody is reading right now.
+            let idle = tracks
+                .iter()
+                .filter_map(|(k, cell)| Some((k.clone(), cell.try_lock().ok()?.used_at)))
+                .min_by_key(|(_, used)| *used)
+                .map(|(k, _)| k);
+            if let Some(k) = idle {
+                tracks.remove(&k);
+            }
+        }
+        tracks
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(tokio::sync::Mutex::new(TrackState {
+                    track: Track::default(),
+                    advanced_at: Instant::now(),
+                    failed: HashMap::new(),
+                    used_at: Instant::now(),
+                }))
+            })
+            .clone()
+    }
+}
+
+fn no_stream(session: &str) -> SessionError {
+    SessionError::NoStream(format!(
+        "session {session} has no live stream right now; sources are extracted and probed around the session"
+    ))
+}
+
+fn stale_after(target_duration: u64) -> Duration {
+    Duration::from_secs(target_duration.max(2)) * STALE_TARGET_DURATIONS
+}
+
+/// The session's streams that may serve it, best first: the current one (unless dead), then
+/// the verified ones by rank, then the rest that are not dead.
+async fn ordered(state: &AppState, session: &str, current: Option<&str>) -> Vec<StreamHealth> {
+    let now = chrono::Utc::now().timestamp();
+    let interval = state.config.file.health.interval.as_secs().max(1) as i64;
+    let mut streams: Vec<StreamHealth> = load_all(state.store.as_ref())
+        .await
+        .into_iter()
+        .filter(|h| h.session == session && h.status != Status::Dead && h.status != Status::Unchecked)
+        .collect();
+    rank(&mut streams, now, interval);
+    if let Some(i) = current.and_then(|id| streams.iter().position(|s| s.id == id)) {
+        let stream = streams.remove(i);
+        streams.insert(0, stream);
+    }
+    streams
+}
+
+/// The stream's current candidate: the freshest extraction of its source with its label.
+pub async fn candidate(state: &AppState, health: &StreamHealth) -> Option<Candidate> {
+    Extractions::for_session(state.store.as_ref(), &health.session)
+        .await
+        .into_iter()
+        .filter(|e| e.source == health.source)
+        .flat_map(|e| e.candidates)
+        .find(|c| c.label == health.label)
+}
+
+/// The media playlist of `stream` closest to `want`.
+async fn fetch(state: &AppState, stream: &StreamHealth, want: &Variant) -> Result<Fetched, String> {
+    let candidate = candidate(state, stream).await.ok_or("no current upstream")?;
+    let url = Url::parse(&candidate.url).map_err(|e| format!("stored candidate URL: {e}"))?;
+    let upstream = &state.relay.upstream;
+    let (base, text) = upstream.playlist(&url, &candidate.headers).await.map_err(describe)?;
+    let scope = HeaderScope::candidate(&candidate.headers, &url, &base);
+    let (base, text) = match m3u8_rs::parse_playlist_res(text.as_bytes()) {
+        Ok(Playlist::MediaPlaylist(playlist)) => return Ok(Fetched { base, playlist, scope }),
+        Ok(Playlist::MasterPlaylist(master)) => {
+            let variants = variant_labels(&master);
+            let (_, chosen) = variants
+                .iter()
+                .min_by_key(|(_, v)| distance(want, v.resolution.map(|r| r.height), v.bandwidth))
+                .ok_or("master playlist without variants")?;
+            let variant = base.join(&chosen.uri).map_err(|e| format!("variant URI: {e}"))?;
+            upstream.playlist(&variant, scope.headers_for(&variant)).await.map_err(describe)?
+        }
+        Err(_) => return Err("not an HLS playlist".into()),
+    };
+    match m3u8_rs::parse_playlist_res(text.as_bytes()) {
+        Ok(Playlist::MediaPlaylist(playlist)) if !playlist.segments.is_empty() => {
+            Ok(Fetched { base, playlist, scope })
+        }
+        Ok(Playlist::MediaPlaylist(_)) => Err("empty media playlist".into()),
+        _ => Err("variant is not a media playlist".into()),
+    }
+}
+
+fn describe(e: UpstreamError) -> String {
+    e.to_string()
+}
+
+/// How far a variant is from the wanted quality: resolution height first, then bandwidth.
+fn distance(want: &Variant, height: Option<u64>, bandwidth: u64) -> (u64, u64) {
+    let want_height = want.resolution.as_deref().and_then(|r| r.rsplit('x').next()?.parse::<u64>().ok());
+    let by_height = match (want_height, height) {
+        (Some(w), Some(h)) => w.abs_diff(h),
+        (None, _) => 0,
+        (Some(_), None) => u64::MAX / 2,
+    };
+    (by_height, want.bandwidth.map_or(0, |b| b.abs_diff(bandwidth)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qualities_match_by_resolution_then_bandwidth() {
+        let want =
+            Variant { label: "720p".into(), resolution: Some("1280x720".into()), bandwidth: Some(2_500_000) };
+        assert!(distance(&want, Some(720), 1_000_000) < distance(&want, Some(1080), 2_500_000));
+        assert!(distance(&want, Some(720), 2_400_000) < distance(&want, Some(720), 1_000_000));
+        let any = Variant { label: "main".into(), resolution: None, bandwidth: None };
+        assert_eq!(distance(&any, Some(360), 1), (0, 0));
+    }
+}

@@ -1,0 +1,139 @@
+//! The session URL against the testbed: `/live/session/{session}/…` plays the best live stream
+//! and, when that feed dies, goes on with the other one behind the same URL — the media
+//! sequence keeps counting, listed segments keep their URIs, and the switch is marked with
+//! `EXT-X-DISCONTINUITY`.
+
+mod common;
+
+use std::{collections::BTreeMap, time::Duration};
+
+use common::{Server, fault, guest};
+use pitwall::config::{SeasonSetting, SourceConfig};
+use pitwall_testbed::{Testbed, TestbedConfig};
+use serde_json::{Value, json};
+
+/// `(media sequence, discontinuity sequence, [(sequence, path without query, discontinuity)])`.
+type Listing = (u64, u64, Vec<(u64, String, bool)>);
+
+fn listing(text: &str) -> Listing {
+    let m3u8_rs::Playlist::MediaPlaylist(p) = m3u8_rs::parse_playlist_res(text.as_bytes()).unwrap() else {
+        panic!("not a media playlist: {text}")
+    };
+    let segments = p
+        .segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            (p.media_sequence + i as u64, s.uri.split('?').next().unwrap().to_string(), s.discontinuity)
+        })
+        .collect();
+    (p.media_sequence, p.discontinuity_sequence, segments)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_url_fails_over_when_the_playing_feed_dies() {
+    let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(guest("demo-site"), plugins.join("demo_site.wasm")).unwrap();
+    let mut config = common::config(&testbed, &tmp.path().join("data"));
+    config.flags.plugins_dir = plugins;
+    config.file.extractors.poll = Duration::from_millis(200);
+    config.file.health.interval = Duration::from_secs(2);
+    config.file.schedule.season = SeasonSetting::Year(9999);
+    config.file.source = ["main", "onboard-1"]
+        .iter()
+        .map(|feed| SourceConfig {
+            id: format!("tb-{feed}"),
+            extractor: "demo-site".into(),
+            label: format!("Feed {feed}"),
+            sessions: Vec::new(),
+            poll: Duration::from_secs(30),
+            settings: [("page".to_string(), format!("{}/demo-tv/watch/{feed}", testbed.url()))].into(),
+        })
+        .collect();
+    let server = Server::start(config).await;
+
+    let schedule: Value = server.get("/schedule").await.json().await.unwrap();
+    let live = schedule["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["sessions"].as_array().unwrap().iter())
+        .find(|s| s["status"] == "live")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Bounded (30 s): both sources extracted and probed live.
+    let mut streams = Value::Null;
+    for _ in 0..300 {
+        streams = server.get(&format!("/streams?session={live}")).await.json().await.unwrap();
+        if streams["streams"].as_array().is_some_and(|s| s.len() == 2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(streams["streams"].as_array().map(Vec::len), Some(2), "{streams:#}");
+
+    let master = server.get(&format!("/live/session/{live}/master.m3u8")).await;
+    assert_eq!(master.status(), 200);
+    assert_eq!(master.headers()["content-type"], "application/vnd.apple.mpegurl");
+    let master = master.text().await.unwrap();
+    let variant = format!("/live/session/{live}/720p.m3u8");
+    assert!(master.contains(&variant), "{master}");
+    assert!(master.contains("RESOLUTION=1280x720"), "{master}");
+
+    let mut seen: BTreeMap<u64, String> = BTreeMap::new();
+    let mut last_sequence = 0;
+    let mut check = |text: &str| -> Listing {
+        let l = listing(text);
+        assert!(l.0 >= last_sequence, "the media sequence went back from {last_sequence} to {}", l.0);
+        last_sequence = l.0;
+        assert!(l.2.windows(2).all(|w| w[1].0 == w[0].0 + 1));
+        for (seq, path, _) in &l.2 {
+            if let Some(before) = seen.insert(*seq, path.clone()) {
+                assert_eq!(&before, path, "segment {seq} changed its URI");
+            }
+        }
+        l
+    };
+    let first = server.get(&variant).await.text().await.unwrap();
+    assert!(!first.contains("token="), "URIs go through the relay: {first}");
+    check(&first);
+
+    // The stream the session plays is the best ranked one: kill its feed.
+    let playing = streams["streams"][0]["source"].as_str().unwrap().trim_start_matches("tb-").to_string();
+    fault(&testbed, json!({"feed": playing, "mode": "dead"})).await;
+    // Bounded (60 s): the session goes on with the other feed, marked as a discontinuity.
+    let mut switched_at = None;
+    for _ in 0..120 {
+        let text = server.get(&variant).await.text().await.unwrap();
+        let (_, _, segments) = check(&text);
+        if segments.iter().any(|(.., d)| *d) {
+            switched_at = segments.last().map(|(seq, ..)| *seq);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let switched_at = switched_at.expect("the session never switched streams");
+    // It keeps advancing on the other feed: new segments after the switch (bounded: 30 s).
+    let mut advanced = false;
+    for _ in 0..60 {
+        let (_, _, segments) = check(&server.get(&variant).await.text().await.unwrap());
+        if segments.last().is_some_and(|(seq, ..)| *seq > switched_at) {
+            advanced = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(advanced, "the session did not advance after the switch");
+    // A quality that no stream of this session has is a 404; a session without streams is a 503.
+    assert_eq!(server.get(&format!("/live/session/{live}/banana.m3u8")).await.status(), 404);
+    assert_eq!(server.get("/live/session/1999-01-race/720p.m3u8").await.status(), 503);
+
+    fault(&testbed, json!({"feed": playing, "mode": "ok"})).await;
+    server.stop().await;
+    testbed.shutdown().await;
+}
