@@ -256,6 +256,48 @@ pub fn bundled_snapshot() -> Season {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schedule::{model::Event, sources::BoxFuture};
+
+    /// A source that knows no season and counts how often it was asked.
+    struct Empty(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl ScheduleSource for Empty {
+        fn name(&self) -> &'static str {
+            "empty"
+        }
+
+        fn fetch(&self, _season: i32) -> BoxFuture<'_, Result<Vec<Event>, SourceError>> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Box::pin(async { Ok(Vec::new()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_and_out_of_range_seasons_are_fetched_at_most_once() {
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let dir = tempfile::tempdir().unwrap();
+        let service = ScheduleService::new(
+            vec![Box::new(Empty(calls.clone()))],
+            dir.path().into(),
+            Arc::new(SystemClock),
+            None,
+        );
+        let fetched = || calls.load(std::sync::atomic::Ordering::SeqCst);
+        for _ in 0..3 {
+            let e = service.get_or_fetch(1951).await.unwrap_err();
+            assert!(e.unknown, "{e}");
+        }
+        assert_eq!(fetched(), 1, "a miss is remembered");
+        for season in [1949, 3000, -5, i32::MAX] {
+            assert!(service.get_or_fetch(season).await.unwrap_err().unknown);
+        }
+        assert_eq!(fetched(), 1, "out-of-range seasons are never fetched");
+        assert!(service.get_or_fetch(DEMO_SEASON).await.is_err());
+        assert_eq!(fetched(), 2, "the demo season is fetched");
+        // The background refresh is not held back by a remembered miss.
+        assert!(service.refresh(1951).await.is_err());
+        assert_eq!(fetched(), 3);
+    }
 
     #[test]
     fn snapshot_is_the_2026_season() {
