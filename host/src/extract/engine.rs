@@ -1,10 +1,10 @@
 //! The wasmtime engine that owns every limit: pooling allocator, epoch deadline (wall time per
 //! call), memory cap per call, fetch policy. Components are compiled once (and cached on local
-//! disk by sha256 + engine compatibility hash); each call gets a fresh instance from an
-//! `InstancePre`, on a blocking thread so the async executor never runs guest code.
+//! disk by sha256 + engine compatibility hash, see [`super::cache`]); each call gets a fresh
+//! instance from an `InstancePre`, on a blocking thread so the async executor never runs guest code.
 
 use std::{
-    path::{Path, PathBuf},
+    path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -18,6 +18,7 @@ use super::{
     bindings::{
         API_VERSION, Extractor, ExtractorPre, PACKAGE, PluginInfo, SessionRef, Step, StreamCandidate,
     },
+    cache::CompiledCache,
     host_api::{FetchPolicy, GuestState},
 };
 use crate::net::UpstreamGuard;
@@ -96,7 +97,7 @@ pub struct ExtractorEngine {
     linker: Linker<GuestState>,
     limits: Limits,
     policy: FetchPolicy,
-    cache_dir: Option<PathBuf>,
+    cache: CompiledCache,
 }
 
 impl ExtractorEngine {
@@ -140,7 +141,8 @@ impl ExtractorEngine {
                 std::thread::sleep(TICK);
             }
         })?;
-        Ok(Arc::new(ExtractorEngine { engine, linker, limits, policy, cache_dir }))
+        let cache = CompiledCache::open(cache_dir);
+        Ok(Arc::new(ExtractorEngine { engine, linker, limits, policy, cache }))
     }
 
     /// The limits every call runs under.
@@ -149,35 +151,28 @@ impl ExtractorEngine {
     }
 
     /// Compiles `bytes` (sha256 `sha`), using and filling the local compiled-artefact cache.
+    /// Blocking (cranelift): call it from `spawn_blocking`.
     pub fn compile(&self, bytes: &[u8], sha: &str) -> Result<Component, LoadError> {
-        let cached = self.cache_dir.as_ref().map(|dir| self.cache_path(dir, sha));
-        if let Some(path) = &cached
-            && path.exists()
-        {
-            // SAFETY: the cache holds only artefacts this process family serialized itself with
-            // an engine of the same compatibility hash (part of the file name), on local disk.
-            match unsafe { Component::deserialize_file(&self.engine, path) } {
-                Ok(component) => return Ok(component),
-                Err(e) => {
-                    tracing::warn!(file = %path.display(), error = %e, "ignoring an unusable compiled-plugin cache entry")
-                }
-            }
+        let key = self.cache_key(sha);
+        if let Some(component) = self.cache.load(&self.engine, &key) {
+            return Ok(component);
         }
         let component =
             Component::new(&self.engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
-        if let Some(path) = cached
-            && let Err(e) = write_cache(&path, &component)
-        {
-            tracing::warn!(file = %path.display(), error = %e, "cannot write the compiled-plugin cache");
-        }
+        self.cache.store(&key, &component);
         Ok(component)
     }
 
-    fn cache_path(&self, dir: &Path, sha: &str) -> PathBuf {
+    /// The cache file of the plugin with sha256 `sha` under this engine, if the cache is on.
+    pub fn cache_path(&self, sha: &str) -> Option<PathBuf> {
+        self.cache.path(&self.cache_key(sha))
+    }
+
+    fn cache_key(&self, sha: &str) -> String {
         use std::hash::{DefaultHasher, Hash, Hasher};
         let mut h = DefaultHasher::new();
         self.engine.precompile_compatibility_hash().hash(&mut h);
-        dir.join(format!("{sha}-{:016x}.cwasm", h.finish()))
+        format!("{sha}-{:016x}", h.finish())
     }
 
     /// Checks the API version, links the component, and asks it who it is.
@@ -233,17 +228,6 @@ impl ExtractorEngine {
             Err(e) => Err(CallError { step: "trap", detail: trap_message(&e) }),
         }
     }
-}
-
-fn write_cache(path: &Path, component: &Component) -> anyhow::Result<()> {
-    let bytes = component.serialize()?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
 }
 
 /// A trap or error as one line a user can act on.

@@ -145,3 +145,62 @@ pub fn test_redis() -> TestRedis {
     }
     TestRedis { url: format!("redis://127.0.0.1:{port}"), child: Some(child) }
 }
+
+/// Everything `tracing` writes in this test binary (at `info` and above, plain text), kept in
+/// memory so tests can assert on log lines. One capture per binary; tests filter by content.
+#[derive(Clone)]
+pub struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+struct CaptureWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogCapture {
+    /// Installs the capture as this binary's global subscriber (once) and returns it.
+    pub fn install() -> LogCapture {
+        static CAPTURE: OnceLock<LogCapture> = OnceLock::new();
+        CAPTURE
+            .get_or_init(|| {
+                let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+                let writer = buffer.clone();
+                tracing_subscriber::fmt()
+                    .with_ansi(false)
+                    .with_max_level(tracing::Level::INFO)
+                    .with_writer(move || CaptureWriter(writer.clone()))
+                    .try_init()
+                    .expect("no other global subscriber in this test binary");
+                LogCapture(buffer)
+            })
+            .clone()
+    }
+
+    /// The log so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+
+    /// Log lines containing `needle`.
+    pub fn lines_with(&self, needle: &str) -> Vec<String> {
+        self.text().lines().filter(|l| l.contains(needle)).map(str::to_string).collect()
+    }
+
+    /// Waits until a line contains `needle` (bounded by `limit`); returns it.
+    pub async fn wait_for(&self, needle: &str, limit: Duration) -> String {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(line) = self.lines_with(needle).into_iter().next() {
+                return line;
+            }
+            assert!(std::time::Instant::now() < deadline, "no log line with {needle:?} within {limit:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
