@@ -1,5 +1,5 @@
 //! The wasmtime engine that owns every limit: pooling allocator, epoch deadline (wall time per
-//! call), memory cap per call, fetch policy. Components are compiled once (and cached on local
+//! call), memory cap per call, fetch policy, caps on what comes back. Components are compiled once (and cached on local
 //! disk by sha256 + engine compatibility hash, see [`super::cache`]); each call gets a fresh
 //! instance from an `InstancePre`, on a blocking thread so the async executor never runs guest code.
 
@@ -19,6 +19,7 @@ use super::{
         API_VERSION, Extractor, ExtractorPre, PACKAGE, PluginInfo, SessionRef, Step, StreamCandidate,
     },
     cache::CompiledCache,
+    caps,
     host_api::{FetchPolicy, GuestState},
 };
 use crate::net::UpstreamGuard;
@@ -189,7 +190,7 @@ impl ExtractorEngine {
             .instantiate(&mut store)
             .and_then(|instance| instance.call_info(&mut store))
             .map_err(|e| LoadError::Info(trap_message(&e)))?;
-        validate_info(&info)?;
+        caps::check_info(&info).map_err(LoadError::Manifest)?;
         Ok(Prepared { pre, info })
     }
 
@@ -210,7 +211,7 @@ impl ExtractorEngine {
         store
     }
 
-    /// Runs `extract` in a fresh instance. Blocking: call it from `spawn_blocking` (see the registry).
+    /// Runs `extract` in a fresh instance and checks the answer against [`caps`]. Blocking: call it from `spawn_blocking` (see the registry).
     pub fn call_extract(
         &self,
         plugin: &Prepared,
@@ -222,11 +223,16 @@ impl ExtractorEngine {
             .pre
             .instantiate(&mut store)
             .map_err(|e| CallError { step: "other", detail: format!("instantiate: {}", trap_message(&e)) })?;
-        match instance.call_extract(&mut store, session, settings) {
-            Ok(Ok(candidates)) => Ok(candidates),
-            Ok(Err(e)) => Err(CallError { step: e.step.as_str(), detail: e.detail }),
-            Err(e) => Err(CallError { step: "trap", detail: trap_message(&e) }),
-        }
+        let candidates = match instance.call_extract(&mut store, session, settings) {
+            Ok(Ok(candidates)) => candidates,
+            Ok(Err(e)) => {
+                let detail = caps::escape_line(&e.detail, caps::MAX_LINE_BYTES);
+                return Err(CallError { step: e.step.as_str(), detail });
+            }
+            Err(e) => return Err(CallError { step: "trap", detail: trap_message(&e) }),
+        };
+        caps::check_candidates(&candidates).map_err(|detail| CallError { step: "other", detail })?;
+        Ok(candidates)
     }
 }
 
@@ -279,27 +285,6 @@ pub fn api_compatible(version: &str) -> bool {
     if API_VERSION.0 == 0 { major == 0 && minor == API_VERSION.1 } else { major == API_VERSION.0 }
 }
 
-fn validate_info(info: &PluginInfo) -> Result<(), LoadError> {
-    let id_ok = !info.id.is_empty()
-        && info.id.len() <= 64
-        && info.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if !id_ok {
-        return Err(LoadError::Manifest(format!("id {:?} must be 1-64 chars of a-z, 0-9, - or _", info.id)));
-    }
-    if info.name.trim().is_empty() {
-        return Err(LoadError::Manifest("name is empty".into()));
-    }
-    for host in &info.allowed_hosts {
-        let bare = host.strip_prefix("*.").unwrap_or(host);
-        if bare.is_empty() || bare.contains(['/', ':', '*', ' ']) {
-            return Err(LoadError::Manifest(format!(
-                "allowed host {host:?} must be a host name or *.domain"
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// Step name of a call failure, for metrics (`trap` included).
 pub fn step_names() -> [&'static str; 6] {
     [
@@ -323,20 +308,5 @@ mod tests {
         assert!(!api_compatible("0.2.0"));
         assert!(!api_compatible("1.0.0"));
         assert!(!api_compatible("garbage"));
-    }
-
-    #[test]
-    fn plugin_info_is_validated() {
-        let info = |id: &str, hosts: &[&str]| PluginInfo {
-            id: id.into(),
-            name: "X".into(),
-            version: "1.0.0".into(),
-            allowed_hosts: hosts.iter().map(|h| h.to_string()).collect(),
-        };
-        assert!(validate_info(&info("demo-site", &["tv.demo.invalid", "*.cdn.example"])).is_ok());
-        assert!(validate_info(&info("Demo Site", &[])).is_err());
-        assert!(validate_info(&info("", &[])).is_err());
-        assert!(validate_info(&info("x", &["*"])).is_err());
-        assert!(validate_info(&info("x", &["https://a.example/"])).is_err());
     }
 }

@@ -5,6 +5,10 @@
 //! after DNS) unless `--allow-upstream` lists the host. One cookie jar lives for one call. Bodies
 //! are decoded (gzip/deflate) and capped; every request has a timeout bounded by the call's
 //! remaining wall time, since epoch interruption cannot stop a host call in progress.
+//!
+//! `log` writes at most [`caps::MAX_LOG_LINES`] lines per call, each escaped (no newlines or
+//! control characters) and cut to [`caps::MAX_LINE_BYTES`]; the rest are counted and reported in
+//! one line when the call ends.
 
 use std::{
     sync::Arc,
@@ -17,7 +21,10 @@ use url::Url;
 use wasmtime::{StoreLimits, component::ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::{FetchError, Level, Request, Response, pitwall::extractor};
+use super::{
+    bindings::{FetchError, Level, Request, Response, pitwall::extractor},
+    caps,
+};
 use crate::net::{Failure, UpstreamGuard, redact};
 
 /// Redirect hops the host follows for one `fetch`.
@@ -56,6 +63,10 @@ struct HostContext {
     deadline: Instant,
     requests: u32,
     runtime: tokio::runtime::Handle,
+    /// Log lines written by this call.
+    logged: u32,
+    /// Log lines dropped over the cap.
+    dropped: u64,
 }
 
 impl GuestState {
@@ -86,7 +97,21 @@ impl GuestState {
                 deadline,
                 requests: 0,
                 runtime,
+                logged: 0,
+                dropped: 0,
             },
+        }
+    }
+}
+
+impl Drop for GuestState {
+    /// Reports dropped log lines once, however the call ended (deadline included).
+    fn drop(&mut self) {
+        if self.host.dropped > 0 {
+            tracing::warn!(
+                plugin = %self.host.plugin, dropped = self.host.dropped, limit = caps::MAX_LOG_LINES,
+                "guest log lines over the per-call limit were dropped"
+            );
         }
     }
 }
@@ -128,8 +153,14 @@ impl extractor::host::Host for GuestState {
     }
 
     fn log(&mut self, level: Level, message: String) {
-        let plugin = &self.host.plugin;
-        let message: String = message.chars().take(2_000).collect();
+        let host = &mut self.host;
+        if host.logged >= caps::MAX_LOG_LINES {
+            host.dropped += 1;
+            return;
+        }
+        host.logged += 1;
+        let plugin = &host.plugin;
+        let message = caps::escape_line(&message, caps::MAX_LINE_BYTES);
         match level {
             Level::Trace => tracing::trace!(plugin, "{message}"),
             Level::Debug => tracing::debug!(plugin, "{message}"),

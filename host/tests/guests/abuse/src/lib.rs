@@ -1,10 +1,12 @@
 //! A hostile extractor, built from source by pitwall's tests. `settings.mode` picks the abuse:
-//! `ok`, `panic`, `loop`, `bomb` (allocate until the memory cap), `fetch` (GET `settings.url`;
-//! used for huge bodies, loopback and cookies), `host` (a host it did not declare).
+//! `ok`, `panic`, `loop`, `bomb` (allocate until the memory cap), `many` (`settings.count`
+//! candidates, default 100,000), `logs` (`settings.count` log lines tagged `settings.tag`,
+//! default 1,000,000), `forge` (a log line with a newline and a fake log record), `fetch` (GET
+//! `settings.url`; used for huge bodies, loopback and cookies), `host` (a host it did not declare).
 
 use pitwall_extractor_sdk::{
-    ExtractError, Extractor, PluginInfo, SessionRef, Settings, Step, StreamCandidate, error,
-    export_extractor, http,
+    ExtractError, Extractor, Level, PluginInfo, SessionRef, Settings, Step, StreamCandidate, error,
+    export_extractor, http, log,
 };
 
 /// The hostile extractor.
@@ -21,21 +23,33 @@ impl Extractor for Abuse {
     }
 
     fn extract(session: SessionRef, settings: Settings) -> Result<Vec<StreamCandidate>, ExtractError> {
+        let number =
+            |key: &str, default: u64| settings.get(key).and_then(|v| v.parse().ok()).unwrap_or(default);
         match settings.get("mode").unwrap_or("ok") {
             "ok" => Ok(vec![candidate(&format!("https://cdn.example/{}.m3u8", session.id), "ok")]),
             "panic" => panic!("abuse: deliberate panic"),
-            "loop" => {
-                let mut n: u64 = 0;
-                loop {
-                    n = std::hint::black_box(n.wrapping_add(1));
-                }
-            }
+            "loop" => spin(),
             "bomb" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
                 loop {
                     hoard.push(vec![1u8; 1 << 20]);
                     std::hint::black_box(&hoard);
                 }
+            }
+            "many" => {
+                let count = number("count", 100_000);
+                Ok((0..count).map(|i| candidate(&format!("https://cdn.example/{i}.m3u8"), "x")).collect())
+            }
+            "logs" => {
+                let tag = settings.get("tag").unwrap_or("-");
+                for i in 0..number("count", 1_000_000) {
+                    log(Level::Info, &format!("abuse flood line {tag} {i}"));
+                }
+                Ok(vec![candidate("https://cdn.example/logged.m3u8", "logged")])
+            }
+            "forge" => {
+                log(Level::Warn, "abuse says hi\n2026-01-01 INFO forged record\r\x1b[31m");
+                Err(error(Step::Other, "detail with\n2026-01-01 INFO forged detail"))
             }
             "fetch" => {
                 let url = settings.require("url")?;
@@ -51,6 +65,13 @@ impl Extractor for Abuse {
             }
             other => Err(error(Step::Other, format!("unknown mode {other:?}"))),
         }
+    }
+}
+
+fn spin() -> ! {
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
     }
 }
 
