@@ -56,6 +56,7 @@ async fn each_abuse_fails_only_its_own_call() {
     let guard = UpstreamGuard::new(&[format!("127.0.0.1:{port}")]);
     let limits = Limits {
         call_timeout: Duration::from_secs(2),
+        load_timeout: Duration::from_secs(2),
         memory_bytes: 32 << 20,
         fetch_body_bytes: 1 << 20,
         fetch_timeout: Duration::from_secs(5),

@@ -4,7 +4,8 @@
 //! checked: http/https only, the plugin's declared hosts only, and the SSRF guard (address checks
 //! after DNS) unless `--allow-upstream` lists the host. One cookie jar lives for one call. Bodies
 //! are decoded (gzip/deflate) and capped; every request has a timeout bounded by the call's
-//! remaining wall time, since epoch interruption cannot stop a host call in progress.
+//! remaining wall time, and runs on the shared runtime as a task that is aborted when the call
+//! is dropped at its deadline.
 //!
 //! `log` writes at most [`caps::MAX_LOG_LINES`] lines per call, each escaped (no newlines or
 //! control characters) and cut to [`caps::MAX_LINE_BYTES`]; the rest are counted and reported in
@@ -57,16 +58,31 @@ pub struct GuestState {
 /// The host-API side of one call.
 struct HostContext {
     plugin: String,
-    allowed_hosts: Vec<String>,
-    policy: FetchPolicy,
-    jar: Arc<reqwest::cookie::Jar>,
+    fetcher: Arc<Fetcher>,
     deadline: Instant,
     requests: u32,
+    /// The shared runtime, where `fetch` runs (its connection pool lives there).
     runtime: tokio::runtime::Handle,
     /// Log lines written by this call.
     logged: u32,
     /// Log lines dropped over the cap.
     dropped: u64,
+}
+
+/// What a `fetch` needs, owned, so it can run as a task on the shared runtime.
+struct Fetcher {
+    allowed_hosts: Vec<String>,
+    policy: FetchPolicy,
+    jar: Arc<reqwest::cookie::Jar>,
+}
+
+/// A spawned task that is aborted when this handle is dropped (the call hit its deadline).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl GuestState {
@@ -91,9 +107,11 @@ impl GuestState {
             limits,
             host: HostContext {
                 plugin: plugin.to_string(),
-                allowed_hosts: allowed_hosts.to_vec(),
-                policy,
-                jar: Arc::new(reqwest::cookie::Jar::default()),
+                fetcher: Arc::new(Fetcher {
+                    allowed_hosts: allowed_hosts.to_vec(),
+                    policy,
+                    jar: Arc::new(reqwest::cookie::Jar::default()),
+                }),
                 deadline,
                 requests: 0,
                 runtime,
@@ -125,24 +143,31 @@ impl WasiView for GuestState {
 impl extractor::types::Host for GuestState {}
 
 impl extractor::host::Host for GuestState {
-    fn fetch(&mut self, req: Request) -> Result<Response, FetchError> {
+    async fn fetch(&mut self, req: Request) -> Result<Response, FetchError> {
         let host = &mut self.host;
         host.requests += 1;
-        if host.requests > host.policy.max_requests {
+        if host.requests > host.fetcher.policy.max_requests {
             return Err(FetchError::Transport(format!(
                 "more than {} requests in one call",
-                host.policy.max_requests
+                host.fetcher.policy.max_requests
             )));
         }
         let remaining = host.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(FetchError::Timeout);
         }
-        let timeout = remaining.min(host.policy.timeout);
+        // When the call's deadline comes first, it ends the call (and aborts this task); the
+        // fetch's own limit only decides when it is the shorter one.
+        let timeout = host.fetcher.policy.timeout.min(remaining + Duration::from_millis(500));
         let started = Instant::now();
-        let result = host.runtime.block_on(async {
-            tokio::time::timeout(timeout, fetch(host, req)).await.unwrap_or(Err(FetchError::Timeout))
+        let fetcher = host.fetcher.clone();
+        let task = host.runtime.spawn(async move {
+            tokio::time::timeout(timeout, fetch(&fetcher, req)).await.unwrap_or(Err(FetchError::Timeout))
         });
+        let mut task = AbortOnDrop(task);
+        let result = (&mut task.0)
+            .await
+            .unwrap_or_else(|e| Err(FetchError::Transport(format!("fetch task ended: {e}"))));
         match &result {
             Ok(r) => {
                 tracing::debug!(plugin = %host.plugin, status = r.status, url = %redact_str(&r.final_url), elapsed = ?started.elapsed(), "guest fetch")
@@ -192,7 +217,7 @@ pub fn host_allowed(allowed: &[String], host: &str) -> bool {
 }
 
 /// Checks one hop: scheme, declared hosts, SSRF guard.
-fn check_hop(host: &HostContext, url: &Url) -> Result<(), FetchError> {
+fn check_hop(host: &Fetcher, url: &Url) -> Result<(), FetchError> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(FetchError::InvalidUrl(format!("only http and https: {}", redact(url))));
     }
@@ -203,7 +228,7 @@ fn check_hop(host: &HostContext, url: &Url) -> Result<(), FetchError> {
     host.policy.guard.check_url(url).map_err(|e| FetchError::AddressBlocked(e.to_string()))
 }
 
-async fn fetch(host: &HostContext, req: Request) -> Result<Response, FetchError> {
+async fn fetch(host: &Fetcher, req: Request) -> Result<Response, FetchError> {
     let mut url = Url::parse(&req.url).map_err(|e| FetchError::InvalidUrl(format!("{}: {e}", req.url)))?;
     let mut method = reqwest::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| FetchError::InvalidUrl(format!("bad method {:?}", req.method)))?;

@@ -204,3 +204,17 @@ impl LogCapture {
         }
     }
 }
+
+/// The `abuse-guest` component with its `info()` mode patched to `mode` (at most 8 bytes):
+/// `sleep`, `poll`, `spin` or `bigname`; the plugin id becomes `abuse-info-<mode>`.
+pub fn abuse_with_info_mode(mode: &str) -> Vec<u8> {
+    const MARKER: &[u8] = b"pitwall-abuse-info-mode:ok______";
+    assert!(mode.len() <= 8, "info mode {mode:?} is longer than 8 bytes");
+    let mut wasm = std::fs::read(guest("abuse-guest")).unwrap();
+    let at =
+        wasm.windows(MARKER.len()).position(|w| w == MARKER).expect("info-mode marker in abuse_guest.wasm");
+    let mut patch = format!("pitwall-abuse-info-mode:{mode}").into_bytes();
+    patch.resize(MARKER.len(), b'_');
+    wasm[at..at + MARKER.len()].copy_from_slice(&patch);
+    wasm
+}

@@ -1,22 +1,57 @@
 //! A hostile extractor, built from source by pitwall's tests. `settings.mode` picks the abuse:
-//! `ok`, `panic`, `loop`, `bomb` (allocate until the memory cap), `many` (`settings.count`
+//! `ok`, `panic`, `loop` (spin), `bomb` (allocate until the memory cap), `sleep`
+//! (`std::thread::sleep`, `settings.secs`, default 120), `poll` (libc `poll()` with no
+//! descriptors and a 120 s timeout: a WASI `poll` on a clock pollable), `many` (`settings.count`
 //! candidates, default 100,000), `logs` (`settings.count` log lines tagged `settings.tag`,
 //! default 1,000,000), `forge` (a log line with a newline and a fake log record), `fetch` (GET
-//! `settings.url`; used for huge bodies, loopback and cookies), `host` (a host it did not declare).
+//! `settings.url`; used for huge bodies, slow upstreams, loopback and cookies), `host` (a host it
+//! did not declare).
+//!
+//! `info()` has modes too, picked without a setting (it takes none): tests patch the bytes of
+//! [`INFO_MODE`] in the built `.wasm` (same length) to `sleep`, `poll`, `spin` or `bigname`; the
+//! plugin id then becomes `abuse-info-<mode>`.
 
 use pitwall_extractor_sdk::{
     ExtractError, Extractor, Level, PluginInfo, SessionRef, Settings, Step, StreamCandidate, error,
     export_extractor, http, log,
 };
 
+/// What `info()` does; patched in the `.wasm` by tests. 24 bytes of marker, 8 of mode padded with `_`.
+#[used]
+pub static INFO_MODE: [u8; 32] = *b"pitwall-abuse-info-mode:ok______";
+
+unsafe extern "C" {
+    /// wasi-libc's `poll()`; with no descriptors it waits on a monotonic-clock pollable.
+    fn poll(fds: *mut core::ffi::c_void, nfds: usize, timeout_ms: i32) -> i32;
+}
+
 /// The hostile extractor.
 pub struct Abuse;
 
+fn info_mode() -> String {
+    // SAFETY: reading a static; volatile so the compiler cannot fold the patched-in bytes away.
+    let bytes = unsafe { core::ptr::read_volatile(core::ptr::addr_of!(INFO_MODE)) };
+    String::from_utf8_lossy(&bytes[24..]).trim_end_matches('_').to_string()
+}
+
 impl Extractor for Abuse {
     fn info() -> PluginInfo {
+        let mode = info_mode();
+        let mut name = "Abuse test".to_string();
+        match mode.as_str() {
+            "sleep" => std::thread::sleep(std::time::Duration::from_secs(120)),
+            "poll" => {
+                // SAFETY: no descriptors are passed.
+                unsafe { poll(core::ptr::null_mut(), 0, 120_000) };
+            }
+            "spin" => spin(),
+            "bigname" => name = "x".repeat(1 << 20),
+            _ => {}
+        }
+        let id = if mode == "ok" { "abuse".to_string() } else { format!("abuse-info-{mode}") };
         PluginInfo {
-            id: "abuse".into(),
-            name: "Abuse test".into(),
+            id,
+            name,
             version: env!("CARGO_PKG_VERSION").into(),
             allowed_hosts: vec!["127.0.0.1".into(), "localhost".into()],
         }
@@ -35,6 +70,15 @@ impl Extractor for Abuse {
                     hoard.push(vec![1u8; 1 << 20]);
                     std::hint::black_box(&hoard);
                 }
+            }
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_secs(number("secs", 120)));
+                Err(error(Step::Other, "woke up after sleeping"))
+            }
+            "poll" => {
+                // SAFETY: no descriptors are passed.
+                let n = unsafe { poll(core::ptr::null_mut(), 0, 120_000) };
+                Err(error(Step::Other, format!("poll returned {n}")))
             }
             "many" => {
                 let count = number("count", 100_000);
