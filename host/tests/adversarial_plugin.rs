@@ -1,8 +1,8 @@
 //! A hostile plugin against the sandbox, black-box: the `abuse-guest` component built from source
-//! sleeps, polls, spins, hangs on a slow upstream, answers 100,000 candidates and floods or forges
-//! the log, in `extract` and in `info()`. Each abuse must end at its deadline or cap with a clear
-//! error, alone: a good plugin keeps extracting, and hot reload, `/readyz` and shutdown keep
-//! working.
+//! sleeps, polls, spins, bombs memory, hangs on a slow upstream, answers 100,000 candidates and
+//! floods or forges the log, in `extract` and in `info()`. Each abuse must end at its deadline or
+//! cap with a clear error, alone: a good plugin keeps extracting, hot reload, `/readyz` and
+//! shutdown keep working, memory stays bounded, and no secret reaches a log line.
 
 mod common;
 
@@ -52,6 +52,18 @@ async fn upstream() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// A loopback port that accepts connections and closes them at once.
+async fn closing_upstream() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            drop(socket);
+        }
+    });
     url
 }
 
@@ -214,6 +226,99 @@ async fn guest_logs_are_rate_limited_and_cannot_forge_lines() {
             .any(|l| l.starts_with("2026-01-01") || l.contains("INFO forged") && !l.contains("\\n2026")),
         "a guest forged a log line:\n{text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_errors_never_show_the_query() {
+    let logs = LogCapture::install();
+    let closing = closing_upstream().await;
+    let port = closing.rsplit(':').next().unwrap();
+    let (registry, _dir) = registry(limits(4), &[format!("127.0.0.1:{port}")]).await;
+    let secret = "SECRET-TOKEN-4711";
+    for url in [format!("{closing}/live.m3u8?token={secret}"), format!("http://[::1?token={secret}")] {
+        let e = abuse(&registry, &[("mode", "fetch"), ("url", url.as_str())]).await.unwrap_err();
+        assert_eq!(e.step, "request", "{e}");
+        assert!(!e.detail.contains(secret), "the guest saw the query: {e}");
+    }
+    assert!(
+        !logs.text().contains(secret),
+        "a log line shows the query:\n{}",
+        logs.lines_with(secret).join("\n")
+    );
+    assert!(logs.text().contains("guest fetch refused or failed"), "the failures are logged");
+}
+
+fn vm_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_guest_fails_alone() {
+    let logs = LogCapture::install();
+    let slow = upstream().await;
+    let closing = closing_upstream().await;
+    let allow: Vec<String> =
+        [&slow, &closing].iter().map(|u| u.trim_start_matches("http://").to_string()).collect();
+    let limits = limits(16);
+    let memory_cap = limits.memory_bytes as u64;
+    let (registry, _dir) = registry(limits, &allow).await;
+    let secret = "SECRET-TOKEN-0815";
+    let slow_url = format!("{slow}/slow?token={secret}");
+    let closing_url = format!("{closing}/x.m3u8?token={secret}");
+    let modes: Vec<Vec<(String, String)>> = [
+        vec![("mode", "sleep")],
+        vec![("mode", "poll")],
+        vec![("mode", "loop")],
+        vec![("mode", "bomb")],
+        vec![("mode", "many"), ("count", "100000")],
+        vec![("mode", "logs"), ("count", "200000"), ("tag", "hostile")],
+        vec![("mode", "forge")],
+        vec![("mode", "panic")],
+        vec![("mode", "fetch"), ("url", slow_url.as_str())],
+        vec![("mode", "fetch"), ("url", closing_url.as_str())],
+    ]
+    .iter()
+    .map(|pairs| settings(pairs))
+    .collect();
+    let hostile_calls = modes.len() as u64;
+    let rss_before = vm_kib("VmRSS:");
+    let started = Instant::now();
+    let hostile: Vec<_> = modes
+        .into_iter()
+        .map(|pairs| {
+            let registry = registry.clone();
+            tokio::spawn(async move { registry.extract("abuse", session(), pairs).await })
+        })
+        .collect();
+    // The good plugin keeps answering, every time, while all of that runs.
+    let mut good_calls = 0;
+    while hostile.iter().any(|h| !h.is_finished()) {
+        assert!(started.elapsed() < CALL_TIMEOUT + MARGIN * 2, "hostile calls outlived their deadline");
+        assert_eq!(good(&registry).await.unwrap(), 1);
+        good_calls += 1;
+    }
+    for h in hostile {
+        let result = h.await.unwrap();
+        if let Err(e) = &result {
+            assert!(!e.detail.contains(secret), "{e}");
+        }
+    }
+    assert!(good_calls > 0);
+    let peak = vm_kib("VmHWM:");
+    // Bound: each hostile call holds at most its memory cap of guest memory plus its answer
+    // (at most what fit in that memory), so the process grows by less than
+    // calls × 2 × cap over what it used before; 256 MiB covers the test harness itself.
+    let bound_kib = rss_before + hostile_calls * 2 * (memory_cap >> 10) + (256 << 10);
+    eprintln!(
+        "measured: {good_calls} good calls during the hostile run; RSS before {rss_before} KiB, peak {peak} KiB, bound {bound_kib} KiB"
+    );
+    assert!(peak < bound_kib, "peak RSS {peak} KiB over the bound {bound_kib} KiB");
+    assert!(!logs.text().contains(secret), "a secret reached the log");
+    let entry = registry.entries().into_iter().find(|e| e.id == "abuse").unwrap();
+    assert_eq!(entry.status, "loaded");
+    assert_eq!(good(&registry).await.unwrap(), 1);
 }
 
 async fn json(url: &str) -> Value {

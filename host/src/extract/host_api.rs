@@ -5,7 +5,7 @@
 //! after DNS) unless `--allow-upstream` lists the host. One cookie jar lives for one call. Bodies
 //! are decoded (gzip/deflate) and capped; every request has a timeout bounded by the call's
 //! remaining wall time, and runs on the shared runtime as a task that is aborted when the call
-//! is dropped at its deadline.
+//! is dropped at its deadline. Errors handed to the guest or logged never carry a URL's query.
 //!
 //! `log` writes at most [`caps::MAX_LOG_LINES`] lines per call, each escaped (no newlines or
 //! control characters) and cut to [`caps::MAX_LINE_BYTES`]; the rest are counted and reported in
@@ -201,7 +201,14 @@ impl extractor::host::Host for GuestState {
 }
 
 fn redact_str(url: &str) -> String {
-    Url::parse(url).map_or_else(|_| "(invalid url)".into(), |u| redact(&u))
+    Url::parse(url).map_or_else(|_| without_query(url), |u| redact(&u))
+}
+
+/// A URL that did not parse, for messages: cut at `?` or `#` (tokens live there), escaped, capped.
+fn without_query(url: &str) -> String {
+    let cut = url.find(['?', '#']).map_or(url, |i| &url[..i]);
+    let shown = caps::escape_line(cut, 200);
+    if cut.len() < url.len() { format!("{shown}?…") } else { shown }
 }
 
 /// Whether `host` matches one of the plugin's declared hosts (`*.example.com` matches subdomains).
@@ -229,9 +236,12 @@ fn check_hop(host: &Fetcher, url: &Url) -> Result<(), FetchError> {
 }
 
 async fn fetch(host: &Fetcher, req: Request) -> Result<Response, FetchError> {
-    let mut url = Url::parse(&req.url).map_err(|e| FetchError::InvalidUrl(format!("{}: {e}", req.url)))?;
-    let mut method = reqwest::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes())
-        .map_err(|_| FetchError::InvalidUrl(format!("bad method {:?}", req.method)))?;
+    let mut url = Url::parse(&req.url)
+        .map_err(|e| FetchError::InvalidUrl(format!("{}: {e}", without_query(&req.url))))?;
+    let mut method =
+        reqwest::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+            FetchError::InvalidUrl(format!("bad method \"{}\"", caps::escape_line(&req.method, 40)))
+        })?;
     let mut body = req.body;
     for _ in 0..=MAX_REDIRECTS {
         check_hop(host, &url)?;
@@ -257,9 +267,9 @@ async fn fetch(host: &Fetcher, req: Request) -> Result<Response, FetchError> {
         {
             let location =
                 location.to_str().map_err(|_| FetchError::InvalidUrl("non-ASCII Location".into()))?;
-            url = url
-                .join(location)
-                .map_err(|e| FetchError::InvalidUrl(format!("bad redirect {location:?}: {e}")))?;
+            url = url.join(location).map_err(|e| {
+                FetchError::InvalidUrl(format!("bad redirect {}: {e}", without_query(location)))
+            })?;
             if status == reqwest::StatusCode::SEE_OTHER
                 || ((status == reqwest::StatusCode::MOVED_PERMANENTLY
                     || status == reqwest::StatusCode::FOUND)
@@ -294,8 +304,10 @@ async fn fetch(host: &Fetcher, req: Request) -> Result<Response, FetchError> {
     Err(FetchError::Transport(format!("more than {MAX_REDIRECTS} redirects")))
 }
 
+/// A failed request as the guest sees it; the URL (and its query, where tokens live) is removed
+/// from the error first.
 fn transport(e: reqwest::Error) -> FetchError {
-    match crate::net::classify(&e) {
+    match crate::net::classify(&e.without_url()) {
         Failure::Refused(chain) => FetchError::AddressBlocked(chain),
         Failure::Timeout => FetchError::Timeout,
         Failure::Transport(chain) => FetchError::Transport(chain),
@@ -315,5 +327,13 @@ mod tests {
         assert!(!host_allowed(&allowed, "cdn.example"), "a wildcard needs a subdomain");
         assert!(!host_allowed(&allowed, "evilcdn.example"));
         assert!(!host_allowed(&allowed, "tv.demo.invalid.evil.example"));
+    }
+
+    #[test]
+    fn unparsed_urls_lose_their_query() {
+        assert_eq!(without_query("htp:/x.example/a?token=secret"), "htp:/x.example/a?…");
+        assert_eq!(without_query("no query\n"), "no query\\n");
+        assert_eq!(redact_str("nonsense#sig=secret"), "nonsense?…");
+        assert_eq!(redact_str("https://a.example/p?token=secret"), "https://a.example/p?token=…");
     }
 }
