@@ -260,6 +260,8 @@ fn engine(config: &Config, guard: &UpstreamGuard) -> Result<Arc<extract::Extract
     let x = &config.file.extractors;
     let limits = extract::Limits {
         call_timeout: x.call_timeout,
+        // info() should answer at once; a plugin that hangs there is rejected by this deadline.
+        load_timeout: x.call_timeout.min(extract::Limits::default().load_timeout),
         memory_bytes: x.memory_mb as usize * 1024 * 1024,
         fetch_body_bytes: x.fetch_body_mb as usize * 1024 * 1024,
         concurrent_calls: x.concurrent_calls,

@@ -1,12 +1,14 @@
 //! The extractor platform end to end: guest components built from source (`direct` and the
 //! hostile `abuse-guest`), the sandbox's limits (each abuse fails its own call only, with a clear
-//! error), hot reload through a running pitwall, and `/extractors`.
+//! error), hot reload through a running pitwall, `/extractors`, and the compiled-plugin cache
+//! (owner-only, checksummed: a damaged entry is recompiled, never loaded). The hostile guest's
+//! full repertoire is in `adversarial_plugin.rs`.
 
 mod common;
 
 use std::{sync::Arc, time::Duration};
 
-use common::guest;
+use common::{LogCapture, guest};
 
 use pitwall::{
     extract::{ExtractorEngine, Limits, PluginRegistry, bindings::SessionRef},
@@ -54,6 +56,7 @@ async fn each_abuse_fails_only_its_own_call() {
     let guard = UpstreamGuard::new(&[format!("127.0.0.1:{port}")]);
     let limits = Limits {
         call_timeout: Duration::from_secs(2),
+        load_timeout: Duration::from_secs(2),
         memory_bytes: 32 << 20,
         fetch_body_bytes: 1 << 20,
         fetch_timeout: Duration::from_secs(5),
@@ -255,4 +258,75 @@ async fn replacing_a_plugin_never_fails_a_call() {
         registry.poll().await;
     }
     assert_eq!(caller.await.unwrap(), 300);
+}
+
+/// One "start": a fresh engine and registry over the same cache, `direct` loaded and called.
+/// Returns the plugin's cache entry.
+async fn start_over(cache: &std::path::Path, plugins: &std::path::Path, sha: &str) -> std::path::PathBuf {
+    let engine =
+        ExtractorEngine::new(Limits::default(), &UpstreamGuard::default(), Some(cache.to_path_buf()))
+            .unwrap();
+    let entry = engine.cache_path(sha).unwrap();
+    let registry = PluginRegistry::new(engine, plugins.to_path_buf());
+    registry.poll().await;
+    registry.poll().await;
+    assert_eq!(registry.ids(), ["direct"]);
+    let found = registry
+        .extract("direct", session(), settings(&[("url", "https://cdn.example/a.m3u8")]))
+        .await
+        .unwrap();
+    assert_eq!(found[0].url, "https://cdn.example/a.m3u8");
+    entry
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_compiled_cache_entry_is_recompiled_never_loaded() {
+    use sha2::Digest;
+    use std::os::unix::fs::PermissionsExt;
+    let logs = LogCapture::install();
+    let direct = std::fs::read(guest("direct")).unwrap();
+    let sha = hex::encode(sha2::Sha256::digest(&direct));
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::write(plugins.join("direct.wasm"), &direct).unwrap();
+    let cache = tmp.path().join("cache");
+    let entry = start_over(&cache, &plugins, &sha).await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&cache), 0o700);
+    assert_eq!(mode(&entry), 0o600);
+    let name = entry.file_name().unwrap().to_str().unwrap().to_string();
+    let discarded = || logs.lines_with(&name).into_iter().filter(|l| l.contains("discarding")).count();
+    assert_eq!(discarded(), 0);
+    start_over(&cache, &plugins, &sha).await;
+    assert_eq!(discarded(), 0, "a sound entry is used as is");
+
+    type Damage = fn(&mut Vec<u8>);
+    let damages: [(&str, Damage); 4] = [
+        ("one byte flipped in the native code", |b| {
+            let mid = b.len() / 2;
+            b[mid] ^= 0x55;
+        }),
+        ("truncated", |b| b.truncate(b.len() / 2)),
+        ("the checksum edited", |b| b[30] = if b[30] == b'0' { b'1' } else { b'0' }),
+        ("a bare artefact without the header", |b| {
+            b.drain(..b.iter().position(|&c| c == b'\n').unwrap() + 1);
+        }),
+    ];
+    for (i, (what, damage)) in damages.into_iter().enumerate() {
+        let mut bytes = std::fs::read(&entry).unwrap();
+        damage(&mut bytes);
+        std::fs::write(&entry, &bytes).unwrap();
+        start_over(&cache, &plugins, &sha).await;
+        assert_eq!(discarded(), i + 1, "{what}: no warning naming {name}");
+        let rewritten = std::fs::read(&entry).unwrap();
+        assert!(rewritten.starts_with(b"pitwall-cwasm-v1 sha256="), "{what}: entry not rewritten");
+        assert_ne!(rewritten, bytes, "{what}");
+    }
+
+    // An entry others could write is not trusted either.
+    std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o666)).unwrap();
+    start_over(&cache, &plugins, &sha).await;
+    assert_eq!(discarded(), 5, "a world-writable entry must be discarded");
+    assert_eq!(mode(&entry), 0o600);
 }

@@ -1,8 +1,14 @@
 //! The single `bindgen!` site: host-side types and traits for `wit/extractor.wit`.
+//!
+//! Exports are called with wasmtime's async API, so a call can be abandoned at its deadline even
+//! while the guest waits in a host call (WASI sleep/poll, `fetch`): dropping the future drops
+//! the wait. `fetch` is the one async import of ours; `log` and `now` return at once.
 
 wasmtime::component::bindgen!({
     world: "extractor",
     path: "../wit",
+    imports: { "pitwall:extractor/host.fetch": async },
+    exports: { default: async },
 });
 
 pub use self::pitwall::extractor::types::{FetchError, Level, Request, Response, Step};

@@ -1,16 +1,25 @@
-//! The wasmtime engine that owns every limit: pooling allocator, epoch deadline (wall time per
-//! call), memory cap per call, fetch policy. Components are compiled once (and cached on local
-//! disk by sha256 + engine compatibility hash); each call gets a fresh instance from an
-//! `InstancePre`, on a blocking thread so the async executor never runs guest code.
+//! The wasmtime engine that owns every limit: pooling allocator, wall-time deadline per call,
+//! memory cap per call, fetch policy, caps on what comes back. Components are compiled once (and
+//! cached on local disk, see [`super::cache`]); each call gets a fresh instance from an
+//! `InstancePre`.
+//!
+//! Every guest call (`extract`, and `info()` while loading) runs isolated: on a blocking thread
+//! of its own, driven by a small current-thread tokio runtime, as an async wasmtime call wrapped
+//! in `tokio::time::timeout`. Guest code yields to that runtime at every epoch tick, and a guest
+//! blocked in a host call (WASI sleep or poll, `fetch`) is a pending future, so the timeout ends
+//! the call at its deadline whatever the guest does: the future is dropped, and with it the
+//! store, the instance and any wait in progress. The shared async executor never runs guest code.
 
 use std::{
-    path::{Path, PathBuf},
+    future::Future,
+    path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
+    UpdateDeadline,
     component::{Component, HasSelf, Linker},
 };
 
@@ -18,18 +27,22 @@ use super::{
     bindings::{
         API_VERSION, Extractor, ExtractorPre, PACKAGE, PluginInfo, SessionRef, Step, StreamCandidate,
     },
+    cache::CompiledCache,
+    caps,
     host_api::{FetchPolicy, GuestState},
 };
 use crate::net::UpstreamGuard;
 
-/// Epoch tick: the deadline's granularity.
+/// Epoch tick: how often running guest code yields and checks its deadline.
 const TICK: Duration = Duration::from_millis(10);
 
 /// Limits for guest calls.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Wall time one call may take, host fetches included.
+    /// Wall time one `extract` call may take, host fetches and WASI waits included.
     pub call_timeout: Duration,
+    /// Wall time instantiating a plugin and running its `info()` may take while loading.
+    pub load_timeout: Duration,
     /// Linear memory one call may use.
     pub memory_bytes: usize,
     /// Largest response body `fetch` hands to a guest.
@@ -46,6 +59,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             call_timeout: Duration::from_secs(20),
+            load_timeout: Duration::from_secs(10),
             memory_bytes: 64 << 20,
             fetch_body_bytes: 8 << 20,
             fetch_timeout: Duration::from_secs(10),
@@ -64,7 +78,7 @@ pub enum LoadError {
     /// Built against an API this host does not speak.
     #[error("{0}")]
     Api(String),
-    /// Instantiation or `info()` failed.
+    /// Instantiation or `info()` failed or ran past the load deadline.
     #[error("info() failed: {0}")]
     Info(String),
     /// `info()` answered something unusable.
@@ -90,13 +104,21 @@ pub struct Prepared {
     pub info: PluginInfo,
 }
 
+/// How an isolated guest call ended when it did not return.
+enum Isolation {
+    /// The wall-time limit elapsed; the call was dropped.
+    Deadline,
+    /// The call's thread or runtime failed.
+    Crashed(String),
+}
+
 /// The engine shared by every plugin.
 pub struct ExtractorEngine {
     engine: Engine,
     linker: Linker<GuestState>,
     limits: Limits,
     policy: FetchPolicy,
-    cache_dir: Option<PathBuf>,
+    cache: CompiledCache,
 }
 
 impl ExtractorEngine {
@@ -112,6 +134,7 @@ impl ExtractorEngine {
             .total_core_instances(slots * 8)
             .total_memories(slots * 2)
             .total_tables(slots * 8)
+            .total_stacks(slots)
             .max_memories_per_component(2)
             .max_memory_size(limits.memory_bytes);
         let mut config = Config::new();
@@ -119,7 +142,7 @@ impl ExtractorEngine {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         Extractor::add_to_linker::<GuestState, HasSelf<GuestState>>(&mut linker, |s| s)?;
         let client = crate::net::client_builder(guard)
             .redirect(reqwest::redirect::Policy::none())
@@ -140,7 +163,8 @@ impl ExtractorEngine {
                 std::thread::sleep(TICK);
             }
         })?;
-        Ok(Arc::new(ExtractorEngine { engine, linker, limits, policy, cache_dir }))
+        let cache = CompiledCache::open(cache_dir);
+        Ok(Arc::new(ExtractorEngine { engine, linker, limits, policy, cache }))
     }
 
     /// The limits every call runs under.
@@ -149,39 +173,33 @@ impl ExtractorEngine {
     }
 
     /// Compiles `bytes` (sha256 `sha`), using and filling the local compiled-artefact cache.
+    /// Blocking (cranelift): call it from `spawn_blocking`.
     pub fn compile(&self, bytes: &[u8], sha: &str) -> Result<Component, LoadError> {
-        let cached = self.cache_dir.as_ref().map(|dir| self.cache_path(dir, sha));
-        if let Some(path) = &cached
-            && path.exists()
-        {
-            // SAFETY: the cache holds only artefacts this process family serialized itself with
-            // an engine of the same compatibility hash (part of the file name), on local disk.
-            match unsafe { Component::deserialize_file(&self.engine, path) } {
-                Ok(component) => return Ok(component),
-                Err(e) => {
-                    tracing::warn!(file = %path.display(), error = %e, "ignoring an unusable compiled-plugin cache entry")
-                }
-            }
+        let key = self.cache_key(sha);
+        if let Some(component) = self.cache.load(&self.engine, &key) {
+            return Ok(component);
         }
         let component =
             Component::new(&self.engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
-        if let Some(path) = cached
-            && let Err(e) = write_cache(&path, &component)
-        {
-            tracing::warn!(file = %path.display(), error = %e, "cannot write the compiled-plugin cache");
-        }
+        self.cache.store(&key, &component);
         Ok(component)
     }
 
-    fn cache_path(&self, dir: &Path, sha: &str) -> PathBuf {
+    /// The cache file of the plugin with sha256 `sha` under this engine, if the cache is on.
+    pub fn cache_path(&self, sha: &str) -> Option<PathBuf> {
+        self.cache.path(&self.cache_key(sha))
+    }
+
+    fn cache_key(&self, sha: &str) -> String {
         use std::hash::{DefaultHasher, Hash, Hasher};
         let mut h = DefaultHasher::new();
         self.engine.precompile_compatibility_hash().hash(&mut h);
-        dir.join(format!("{sha}-{:016x}.cwasm", h.finish()))
+        format!("{sha}-{:016x}", h.finish())
     }
 
-    /// Checks the API version, links the component, and asks it who it is.
-    pub fn prepare(&self, component: &Component) -> Result<Prepared, LoadError> {
+    /// Checks the API version, links the component, and asks it who it is (within
+    /// `load_timeout`, isolated like a call).
+    pub async fn prepare(self: &Arc<Self>, component: &Component) -> Result<Prepared, LoadError> {
         check_api(&self.engine, component)?;
         let pre = self
             .linker
@@ -189,61 +207,127 @@ impl ExtractorEngine {
             .map_err(|e| LoadError::Api(format!("cannot link: {e:#}")))?;
         let pre = ExtractorPre::new(pre)
             .map_err(|e| LoadError::Api(format!("does not export the extractor world: {e:#}")))?;
-        let mut store = self.store("(loading)", &[]);
-        let info = pre
-            .instantiate(&mut store)
-            .and_then(|instance| instance.call_info(&mut store))
-            .map_err(|e| LoadError::Info(trap_message(&e)))?;
-        validate_info(&info)?;
+        let limit = self.limits.load_timeout;
+        let engine = self.clone();
+        let loader = pre.clone();
+        let outcome = isolated(limit, (), move |runtime| async move {
+            let mut store = engine.store("(loading)", &[], limit, runtime);
+            let instance = loader.instantiate_async(&mut store).await?;
+            instance.call_info(&mut store).await
+        })
+        .await;
+        let info = match outcome {
+            Ok(Ok(info)) => info,
+            Ok(Err(e)) => return Err(LoadError::Info(trap_message(&e))),
+            Err(Isolation::Deadline) => return Err(LoadError::Info(deadline_message(limit))),
+            Err(Isolation::Crashed(e)) => return Err(LoadError::Info(format!("loader crashed: {e}"))),
+        };
+        caps::check_info(&info).map_err(LoadError::Manifest)?;
         Ok(Prepared { pre, info })
     }
 
-    fn store(&self, plugin: &str, allowed_hosts: &[String]) -> Store<GuestState> {
+    /// A store for one guest call of `plugin`, ending `limit` from now. Running guest code
+    /// yields at every epoch tick (so the caller's timeout can fire) and traps once the
+    /// deadline has passed (so even a caller that forgot the timeout gets its thread back).
+    fn store(
+        &self,
+        plugin: &str,
+        allowed_hosts: &[String],
+        limit: Duration,
+        runtime: tokio::runtime::Handle,
+    ) -> Store<GuestState> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(self.limits.memory_bytes)
             .instances(64)
             .trap_on_grow_failure(true)
             .build();
-        let deadline = Instant::now() + self.limits.call_timeout;
-        let runtime = tokio::runtime::Handle::current();
+        let deadline = Instant::now() + limit;
         let state = GuestState::new(plugin, allowed_hosts, self.policy.clone(), limits, deadline, runtime);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        let ticks = (self.limits.call_timeout.as_millis() / TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Err(wasmtime::Trap::Interrupt.into())
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
         store
     }
 
-    /// Runs `extract` in a fresh instance. Blocking: call it from `spawn_blocking` (see the registry).
-    pub fn call_extract(
-        &self,
+    /// Runs `extract` in a fresh instance, isolated, within `call_timeout`; checks the answer
+    /// against [`caps`]. `slot` (a concurrency permit) is held until the guest's thread is done.
+    pub async fn call_extract(
+        self: &Arc<Self>,
         plugin: &Prepared,
-        session: &SessionRef,
-        settings: &[(String, String)],
+        session: SessionRef,
+        settings: Vec<(String, String)>,
+        slot: impl Send + 'static,
     ) -> Result<Vec<StreamCandidate>, CallError> {
-        let mut store = self.store(&plugin.info.id, &plugin.info.allowed_hosts);
-        let instance = plugin
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| CallError { step: "other", detail: format!("instantiate: {}", trap_message(&e)) })?;
-        match instance.call_extract(&mut store, session, settings) {
-            Ok(Ok(candidates)) => Ok(candidates),
-            Ok(Err(e)) => Err(CallError { step: e.step.as_str(), detail: e.detail }),
-            Err(e) => Err(CallError { step: "trap", detail: trap_message(&e) }),
+        let limit = self.limits.call_timeout;
+        let engine = self.clone();
+        let pre = plugin.pre.clone();
+        let (id, hosts) = (plugin.info.id.clone(), plugin.info.allowed_hosts.clone());
+        let outcome = isolated(limit, slot, move |runtime| async move {
+            let mut store = engine.store(&id, &hosts, limit, runtime);
+            let instance = pre.instantiate_async(&mut store).await.map_err(|e| CallError {
+                step: "other",
+                detail: format!("instantiate: {}", trap_message(&e)),
+            })?;
+            let candidates = match instance.call_extract(&mut store, &session, &settings).await {
+                Ok(Ok(candidates)) => candidates,
+                Ok(Err(e)) => {
+                    let detail = caps::escape_line(&e.detail, caps::MAX_LINE_BYTES);
+                    return Err(CallError { step: e.step.as_str(), detail });
+                }
+                Err(e) => return Err(CallError { step: "trap", detail: trap_message(&e) }),
+            };
+            caps::check_candidates(&candidates).map_err(|detail| CallError { step: "other", detail })?;
+            Ok(candidates)
+        })
+        .await;
+        match outcome {
+            Ok(result) => result,
+            Err(Isolation::Deadline) => Err(CallError { step: "trap", detail: deadline_message(limit) }),
+            Err(Isolation::Crashed(e)) => {
+                Err(CallError { step: "trap", detail: format!("call crashed: {e}") })
+            }
         }
     }
 }
 
-fn write_cache(path: &Path, component: &Component) -> anyhow::Result<()> {
-    let bytes = component.serialize()?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+/// Runs the future `make` builds on a blocking thread of its own with a current-thread runtime,
+/// for at most `limit`; `slot` is dropped when that thread is done. `make` gets the caller's
+/// runtime, where host I/O (`fetch`) belongs.
+async fn isolated<R, Fut>(
+    limit: Duration,
+    slot: impl Send + 'static,
+    make: impl FnOnce(tokio::runtime::Handle) -> Fut + Send + 'static,
+) -> Result<R, Isolation>
+where
+    Fut: Future<Output = R>,
+    R: Send + 'static,
+{
+    let shared = tokio::runtime::Handle::current();
+    let thread = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        let local = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Isolation::Crashed(format!("cannot start the call's runtime: {e}")))?;
+        local.block_on(async move {
+            tokio::time::timeout(limit, make(shared)).await.map_err(|_| Isolation::Deadline)
+        })
+    });
+    thread.await.unwrap_or_else(|e| Err(Isolation::Crashed(e.to_string())))
+}
+
+fn deadline_message(limit: Duration) -> String {
+    format!(
+        "deadline exceeded: the call ran longer than its wall-time limit ({})",
+        humantime::format_duration(limit)
+    )
 }
 
 /// A trap or error as one line a user can act on.
@@ -295,27 +379,6 @@ pub fn api_compatible(version: &str) -> bool {
     if API_VERSION.0 == 0 { major == 0 && minor == API_VERSION.1 } else { major == API_VERSION.0 }
 }
 
-fn validate_info(info: &PluginInfo) -> Result<(), LoadError> {
-    let id_ok = !info.id.is_empty()
-        && info.id.len() <= 64
-        && info.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if !id_ok {
-        return Err(LoadError::Manifest(format!("id {:?} must be 1-64 chars of a-z, 0-9, - or _", info.id)));
-    }
-    if info.name.trim().is_empty() {
-        return Err(LoadError::Manifest("name is empty".into()));
-    }
-    for host in &info.allowed_hosts {
-        let bare = host.strip_prefix("*.").unwrap_or(host);
-        if bare.is_empty() || bare.contains(['/', ':', '*', ' ']) {
-            return Err(LoadError::Manifest(format!(
-                "allowed host {host:?} must be a host name or *.domain"
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// Step name of a call failure, for metrics (`trap` included).
 pub fn step_names() -> [&'static str; 6] {
     [
@@ -339,20 +402,5 @@ mod tests {
         assert!(!api_compatible("0.2.0"));
         assert!(!api_compatible("1.0.0"));
         assert!(!api_compatible("garbage"));
-    }
-
-    #[test]
-    fn plugin_info_is_validated() {
-        let info = |id: &str, hosts: &[&str]| PluginInfo {
-            id: id.into(),
-            name: "X".into(),
-            version: "1.0.0".into(),
-            allowed_hosts: hosts.iter().map(|h| h.to_string()).collect(),
-        };
-        assert!(validate_info(&info("demo-site", &["tv.demo.invalid", "*.cdn.example"])).is_ok());
-        assert!(validate_info(&info("Demo Site", &[])).is_err());
-        assert!(validate_info(&info("", &[])).is_err());
-        assert!(validate_info(&info("x", &["*"])).is_err());
-        assert!(validate_info(&info("x", &["https://a.example/"])).is_err());
     }
 }

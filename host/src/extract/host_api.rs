@@ -4,7 +4,12 @@
 //! checked: http/https only, the plugin's declared hosts only, and the SSRF guard (address checks
 //! after DNS) unless `--allow-upstream` lists the host. One cookie jar lives for one call. Bodies
 //! are decoded (gzip/deflate) and capped; every request has a timeout bounded by the call's
-//! remaining wall time, since epoch interruption cannot stop a host call in progress.
+//! remaining wall time, and runs on the shared runtime as a task that is aborted when the call
+//! is dropped at its deadline. Errors handed to the guest or logged never carry a URL's query.
+//!
+//! `log` writes at most [`caps::MAX_LOG_LINES`] lines per call, each escaped (no newlines or
+//! control characters) and cut to [`caps::MAX_LINE_BYTES`]; the rest are counted and reported in
+//! one line when the call ends.
 
 use std::{
     sync::Arc,
@@ -17,7 +22,10 @@ use url::Url;
 use wasmtime::{StoreLimits, component::ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::{FetchError, Level, Request, Response, pitwall::extractor};
+use super::{
+    bindings::{FetchError, Level, Request, Response, pitwall::extractor},
+    caps,
+};
 use crate::net::{Failure, UpstreamGuard, redact};
 
 /// Redirect hops the host follows for one `fetch`.
@@ -50,12 +58,31 @@ pub struct GuestState {
 /// The host-API side of one call.
 struct HostContext {
     plugin: String,
+    fetcher: Arc<Fetcher>,
+    deadline: Instant,
+    requests: u32,
+    /// The shared runtime, where `fetch` runs (its connection pool lives there).
+    runtime: tokio::runtime::Handle,
+    /// Log lines written by this call.
+    logged: u32,
+    /// Log lines dropped over the cap.
+    dropped: u64,
+}
+
+/// What a `fetch` needs, owned, so it can run as a task on the shared runtime.
+struct Fetcher {
     allowed_hosts: Vec<String>,
     policy: FetchPolicy,
     jar: Arc<reqwest::cookie::Jar>,
-    deadline: Instant,
-    requests: u32,
-    runtime: tokio::runtime::Handle,
+}
+
+/// A spawned task that is aborted when this handle is dropped (the call hit its deadline).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl GuestState {
@@ -80,13 +107,29 @@ impl GuestState {
             limits,
             host: HostContext {
                 plugin: plugin.to_string(),
-                allowed_hosts: allowed_hosts.to_vec(),
-                policy,
-                jar: Arc::new(reqwest::cookie::Jar::default()),
+                fetcher: Arc::new(Fetcher {
+                    allowed_hosts: allowed_hosts.to_vec(),
+                    policy,
+                    jar: Arc::new(reqwest::cookie::Jar::default()),
+                }),
                 deadline,
                 requests: 0,
                 runtime,
+                logged: 0,
+                dropped: 0,
             },
+        }
+    }
+}
+
+impl Drop for GuestState {
+    /// Reports dropped log lines once, however the call ended (deadline included).
+    fn drop(&mut self) {
+        if self.host.dropped > 0 {
+            tracing::warn!(
+                plugin = %self.host.plugin, dropped = self.host.dropped, limit = caps::MAX_LOG_LINES,
+                "guest log lines over the per-call limit were dropped"
+            );
         }
     }
 }
@@ -100,24 +143,31 @@ impl WasiView for GuestState {
 impl extractor::types::Host for GuestState {}
 
 impl extractor::host::Host for GuestState {
-    fn fetch(&mut self, req: Request) -> Result<Response, FetchError> {
+    async fn fetch(&mut self, req: Request) -> Result<Response, FetchError> {
         let host = &mut self.host;
         host.requests += 1;
-        if host.requests > host.policy.max_requests {
+        if host.requests > host.fetcher.policy.max_requests {
             return Err(FetchError::Transport(format!(
                 "more than {} requests in one call",
-                host.policy.max_requests
+                host.fetcher.policy.max_requests
             )));
         }
         let remaining = host.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(FetchError::Timeout);
         }
-        let timeout = remaining.min(host.policy.timeout);
+        // When the call's deadline comes first, it ends the call (and aborts this task); the
+        // fetch's own limit only decides when it is the shorter one.
+        let timeout = host.fetcher.policy.timeout.min(remaining + Duration::from_millis(500));
         let started = Instant::now();
-        let result = host.runtime.block_on(async {
-            tokio::time::timeout(timeout, fetch(host, req)).await.unwrap_or(Err(FetchError::Timeout))
+        let fetcher = host.fetcher.clone();
+        let task = host.runtime.spawn(async move {
+            tokio::time::timeout(timeout, fetch(&fetcher, req)).await.unwrap_or(Err(FetchError::Timeout))
         });
+        let mut task = AbortOnDrop(task);
+        let result = (&mut task.0)
+            .await
+            .unwrap_or_else(|e| Err(FetchError::Transport(format!("fetch task ended: {e}"))));
         match &result {
             Ok(r) => {
                 tracing::debug!(plugin = %host.plugin, status = r.status, url = %redact_str(&r.final_url), elapsed = ?started.elapsed(), "guest fetch")
@@ -128,8 +178,14 @@ impl extractor::host::Host for GuestState {
     }
 
     fn log(&mut self, level: Level, message: String) {
-        let plugin = &self.host.plugin;
-        let message: String = message.chars().take(2_000).collect();
+        let host = &mut self.host;
+        if host.logged >= caps::MAX_LOG_LINES {
+            host.dropped += 1;
+            return;
+        }
+        host.logged += 1;
+        let plugin = &host.plugin;
+        let message = caps::escape_line(&message, caps::MAX_LINE_BYTES);
         match level {
             Level::Trace => tracing::trace!(plugin, "{message}"),
             Level::Debug => tracing::debug!(plugin, "{message}"),
@@ -145,7 +201,14 @@ impl extractor::host::Host for GuestState {
 }
 
 fn redact_str(url: &str) -> String {
-    Url::parse(url).map_or_else(|_| "(invalid url)".into(), |u| redact(&u))
+    Url::parse(url).map_or_else(|_| without_query(url), |u| redact(&u))
+}
+
+/// A URL that did not parse, for messages: cut at `?` or `#` (tokens live there), escaped, capped.
+fn without_query(url: &str) -> String {
+    let cut = url.find(['?', '#']).map_or(url, |i| &url[..i]);
+    let shown = caps::escape_line(cut, 200);
+    if cut.len() < url.len() { format!("{shown}?…") } else { shown }
 }
 
 /// Whether `host` matches one of the plugin's declared hosts (`*.example.com` matches subdomains).
@@ -161,7 +224,7 @@ pub fn host_allowed(allowed: &[String], host: &str) -> bool {
 }
 
 /// Checks one hop: scheme, declared hosts, SSRF guard.
-fn check_hop(host: &HostContext, url: &Url) -> Result<(), FetchError> {
+fn check_hop(host: &Fetcher, url: &Url) -> Result<(), FetchError> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(FetchError::InvalidUrl(format!("only http and https: {}", redact(url))));
     }
@@ -172,10 +235,13 @@ fn check_hop(host: &HostContext, url: &Url) -> Result<(), FetchError> {
     host.policy.guard.check_url(url).map_err(|e| FetchError::AddressBlocked(e.to_string()))
 }
 
-async fn fetch(host: &HostContext, req: Request) -> Result<Response, FetchError> {
-    let mut url = Url::parse(&req.url).map_err(|e| FetchError::InvalidUrl(format!("{}: {e}", req.url)))?;
-    let mut method = reqwest::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes())
-        .map_err(|_| FetchError::InvalidUrl(format!("bad method {:?}", req.method)))?;
+async fn fetch(host: &Fetcher, req: Request) -> Result<Response, FetchError> {
+    let mut url = Url::parse(&req.url)
+        .map_err(|e| FetchError::InvalidUrl(format!("{}: {e}", without_query(&req.url))))?;
+    let mut method =
+        reqwest::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+            FetchError::InvalidUrl(format!("bad method \"{}\"", caps::escape_line(&req.method, 40)))
+        })?;
     let mut body = req.body;
     for _ in 0..=MAX_REDIRECTS {
         check_hop(host, &url)?;
@@ -201,9 +267,9 @@ async fn fetch(host: &HostContext, req: Request) -> Result<Response, FetchError>
         {
             let location =
                 location.to_str().map_err(|_| FetchError::InvalidUrl("non-ASCII Location".into()))?;
-            url = url
-                .join(location)
-                .map_err(|e| FetchError::InvalidUrl(format!("bad redirect {location:?}: {e}")))?;
+            url = url.join(location).map_err(|e| {
+                FetchError::InvalidUrl(format!("bad redirect {}: {e}", without_query(location)))
+            })?;
             if status == reqwest::StatusCode::SEE_OTHER
                 || ((status == reqwest::StatusCode::MOVED_PERMANENTLY
                     || status == reqwest::StatusCode::FOUND)
@@ -238,8 +304,10 @@ async fn fetch(host: &HostContext, req: Request) -> Result<Response, FetchError>
     Err(FetchError::Transport(format!("more than {MAX_REDIRECTS} redirects")))
 }
 
+/// A failed request as the guest sees it; the URL (and its query, where tokens live) is removed
+/// from the error first.
 fn transport(e: reqwest::Error) -> FetchError {
-    match crate::net::classify(&e) {
+    match crate::net::classify(&e.without_url()) {
         Failure::Refused(chain) => FetchError::AddressBlocked(chain),
         Failure::Timeout => FetchError::Timeout,
         Failure::Transport(chain) => FetchError::Transport(chain),
@@ -259,5 +327,13 @@ mod tests {
         assert!(!host_allowed(&allowed, "cdn.example"), "a wildcard needs a subdomain");
         assert!(!host_allowed(&allowed, "evilcdn.example"));
         assert!(!host_allowed(&allowed, "tv.demo.invalid.evil.example"));
+    }
+
+    #[test]
+    fn unparsed_urls_lose_their_query() {
+        assert_eq!(without_query("htp:/x.example/a?token=secret"), "htp:/x.example/a?…");
+        assert_eq!(without_query("no query\n"), "no query\\n");
+        assert_eq!(redact_str("nonsense#sig=secret"), "nonsense?…");
+        assert_eq!(redact_str("https://a.example/p?token=secret"), "https://a.example/p?token=…");
     }
 }

@@ -4,6 +4,11 @@
 //! previous good version serving and is reported; a removed file unloads its plugin. Hidden
 //! files (`.nfs*`, editors' temporaries) and names that are not `*.wasm` are ignored. Files are
 //! read into memory, never mapped from the plugins directory.
+//!
+//! The files one poll picks up load concurrently (up to 8 at once), and each serves as soon as
+//! it is ready; a plugin whose `info()` hangs is rejected at the engine's load deadline, so one
+//! bad file holds a poll (and with it `/readyz` and shutdown) for at most that long, and never
+//! holds the others.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -17,6 +22,7 @@ use std::{
 
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
@@ -25,6 +31,10 @@ use super::{
     bindings::{SessionRef, StreamCandidate},
     engine::{CallError, ExtractorEngine, Prepared},
 };
+
+/// Files loaded at once. The engine's instance pool keeps 8 slots beside `concurrent_calls` for
+/// `info()` calls, so loads never starve calls (or fail for want of a slot).
+const LOADS_AT_ONCE: usize = 8;
 
 /// A loaded plugin and its counters.
 pub struct LoadedPlugin {
@@ -178,17 +188,19 @@ impl PluginRegistry {
             scan.handled.retain(|f, _| current.contains_key(f));
             scan.rejected.retain(|f, _| current.contains_key(f));
         }
-        let mut changes = self.unload_missing(&current);
-        for (file, obs) in to_load {
-            if self.load_file(&file).await {
-                changes += 1;
-            }
+        let unloaded = self.unload_missing(&current);
+        let loads = to_load.into_iter().map(|(file, obs)| async move {
+            let changed = self.load_file(&file).await;
             self.scan().handled.insert(file, obs);
-        }
-        changes
+            usize::from(changed)
+        });
+        let loaded: Vec<usize> =
+            futures_util::stream::iter(loads).buffer_unordered(LOADS_AT_ONCE).collect().await;
+        unloaded + loaded.into_iter().sum::<usize>()
     }
 
     fn unload_missing(&self, current: &BTreeMap<String, Observation>) -> usize {
+        let _scan = self.scan();
         let table = self.plugins.load();
         let gone: Vec<String> =
             table.iter().filter(|(_, p)| !current.contains_key(&p.file)).map(|(id, _)| id.clone()).collect();
@@ -219,42 +231,48 @@ impl PluginRegistry {
         if self.plugins.load().values().any(|p| p.file == file && p.sha256 == sha) {
             return false;
         }
+        tracing::info!(file, sha256 = &sha[..12], "loading plugin file");
         let engine = self.engine.clone();
         let sha_for_compile = sha.clone();
         let started = std::time::Instant::now();
-        let result = tokio::task::spawn_blocking(move || {
-            let component = engine.compile(&bytes, &sha_for_compile)?;
-            engine.prepare(&component)
-        })
-        .await;
-        let prepared = match result {
-            Ok(Ok(prepared)) => prepared,
+        let compiled = tokio::task::spawn_blocking(move || engine.compile(&bytes, &sha_for_compile)).await;
+        let component = match compiled {
+            Ok(Ok(component)) => component,
             Ok(Err(e)) => return self.reject(file, sha, e.to_string()),
-            Err(e) => return self.reject(file, sha, format!("loader crashed: {e}")),
+            Err(e) => return self.reject(file, sha, format!("compiler crashed: {e}")),
+        };
+        let prepared = match self.engine.prepare(&component).await {
+            Ok(prepared) => prepared,
+            Err(e) => return self.reject(file, sha, e.to_string()),
         };
         let id = prepared.info.id.clone();
-        let table = self.plugins.load();
-        if let Some(other) = table.get(&id).filter(|p| p.file != file) {
-            let error = format!("plugin id {id:?} is already provided by {}", other.file);
-            return self.reject(file, sha, error);
-        }
-        let mut next = HashMap::clone(&table);
-        // A file may be replaced by a build of another plugin: drop what it provided before.
-        next.retain(|_, p| p.file != file);
         let version = prepared.info.version.clone();
-        next.insert(
-            id.clone(),
-            Arc::new(LoadedPlugin {
-                prepared,
-                file: file.to_string(),
-                sha256: sha.clone(),
-                loaded_at: Utc::now(),
-                calls: AtomicU64::new(0),
-                failures: AtomicU64::new(0),
-            }),
-        );
-        self.publish(next);
-        self.scan().rejected.remove(file);
+        {
+            // Loads finish concurrently: the scan lock makes each read-modify-swap of the table whole.
+            let mut scan = self.scan();
+            let table = self.plugins.load();
+            if let Some(other) = table.get(&id).filter(|p| p.file != file) {
+                let error = format!("plugin id {id:?} is already provided by {}", other.file);
+                drop(scan);
+                return self.reject(file, sha, error);
+            }
+            let mut next = HashMap::clone(&table);
+            // A file may be replaced by a build of another plugin: drop what it provided before.
+            next.retain(|_, p| p.file != file);
+            next.insert(
+                id.clone(),
+                Arc::new(LoadedPlugin {
+                    prepared,
+                    file: file.to_string(),
+                    sha256: sha.clone(),
+                    loaded_at: Utc::now(),
+                    calls: AtomicU64::new(0),
+                    failures: AtomicU64::new(0),
+                }),
+            );
+            self.publish(next);
+            scan.rejected.remove(file);
+        }
         tracing::info!(plugin = %id, version, file, sha256 = &sha[..12], took = ?started.elapsed(), "plugin loaded");
         true
     }
@@ -266,7 +284,8 @@ impl PluginRegistry {
         false
     }
 
-    /// Calls `extract` of plugin `id` on a blocking thread, within the concurrency limit.
+    /// Calls `extract` of plugin `id`, isolated and within its deadline (see the engine), at most
+    /// `concurrent_calls` at once: a call holds its slot until its guest thread is done.
     pub async fn extract(
         &self,
         id: &str,
@@ -276,19 +295,14 @@ impl PluginRegistry {
         let plugin = self
             .get(id)
             .ok_or_else(|| CallError { step: "other", detail: format!("no loaded extractor {id:?}") })?;
-        let _permit = self
+        let permit = self
             .calls
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| CallError { step: "other", detail: "shutting down".into() })?;
         plugin.calls.fetch_add(1, Ordering::Relaxed);
-        let engine = self.engine.clone();
-        let runner = plugin.clone();
-        let result =
-            tokio::task::spawn_blocking(move || engine.call_extract(&runner.prepared, &session, &settings))
-                .await
-                .unwrap_or_else(|e| Err(CallError { step: "trap", detail: format!("call crashed: {e}") }));
+        let result = self.engine.call_extract(&plugin.prepared, session, settings, permit).await;
         if result.is_err() {
             plugin.failures.fetch_add(1, Ordering::Relaxed);
         }

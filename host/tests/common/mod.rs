@@ -230,6 +230,65 @@ impl Binary {
     }
 }
 
+/// Everything `tracing` writes in this test binary (at `info` and above, plain text), kept in
+/// memory so tests can assert on log lines. One capture per binary; tests filter by content.
+#[derive(Clone)]
+pub struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+struct CaptureWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogCapture {
+    /// Installs the capture as this binary's global subscriber (once) and returns it.
+    pub fn install() -> LogCapture {
+        static CAPTURE: OnceLock<LogCapture> = OnceLock::new();
+        CAPTURE
+            .get_or_init(|| {
+                let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+                let writer = buffer.clone();
+                tracing_subscriber::fmt()
+                    .with_ansi(false)
+                    .with_max_level(tracing::Level::INFO)
+                    .with_writer(move || CaptureWriter(writer.clone()))
+                    .try_init()
+                    .expect("no other global subscriber in this test binary");
+                LogCapture(buffer)
+            })
+            .clone()
+    }
+
+    /// The log so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+
+    /// Log lines containing `needle`.
+    pub fn lines_with(&self, needle: &str) -> Vec<String> {
+        self.text().lines().filter(|l| l.contains(needle)).map(str::to_string).collect()
+    }
+
+    /// Waits until a line contains `needle` (bounded by `limit`); returns it.
+    pub async fn wait_for(&self, needle: &str, limit: Duration) -> String {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(line) = self.lines_with(needle).into_iter().next() {
+                return line;
+            }
+            assert!(std::time::Instant::now() < deadline, "no log line with {needle:?} within {limit:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 impl Drop for Binary {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -245,4 +304,18 @@ pub fn web_dir(root: &Path) -> String {
         .unwrap();
     std::fs::write(dir.join("_app/immutable/app.123.js"), "console.log(1)").unwrap();
     dir.to_str().unwrap().to_string()
+}
+
+/// The `abuse-guest` component with its `info()` mode patched to `mode` (at most 8 bytes):
+/// `sleep`, `poll`, `spin` or `bigname`; the plugin id becomes `abuse-info-<mode>`.
+pub fn abuse_with_info_mode(mode: &str) -> Vec<u8> {
+    const MARKER: &[u8] = b"pitwall-abuse-info-mode:ok______";
+    assert!(mode.len() <= 8, "info mode {mode:?} is longer than 8 bytes");
+    let mut wasm = std::fs::read(guest("abuse-guest")).unwrap();
+    let at =
+        wasm.windows(MARKER.len()).position(|w| w == MARKER).expect("info-mode marker in abuse_guest.wasm");
+    let mut patch = format!("pitwall-abuse-info-mode:{mode}").into_bytes();
+    patch.resize(MARKER.len(), b'_');
+    wasm[at..at + MARKER.len()].copy_from_slice(&patch);
+    wasm
 }
