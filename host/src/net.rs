@@ -267,6 +267,8 @@ pub fn client_builder(guard: &UpstreamGuard) -> reqwest::ClientBuilder {
         .dns_resolver(Arc::new(GuardedResolver { guard: guard.clone() }))
         .redirect(policy)
         .no_proxy()
+        // A Referer on a redirect would carry the previous URL, token and all, to the next host.
+        .referer(false)
         .connect_timeout(Duration::from_secs(5))
         .read_timeout(Duration::from_secs(15))
         .user_agent(concat!("pitwall/", env!("CARGO_PKG_VERSION")))

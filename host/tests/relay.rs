@@ -13,8 +13,22 @@ use serde_json::Value;
 async fn setup() -> (Testbed, Server, tempfile::TempDir) {
     let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(common::config(&testbed, tmp.path())).await;
+    let mut config = common::config(&testbed, tmp.path());
+    config.flags.admin_token = Some(ADMIN.into());
+    let server = Server::start(config).await;
     (testbed, server, tmp)
+}
+
+/// `/proxy` is an admin route.
+const ADMIN: &str = "relay-test-admin-token";
+
+/// A client that sends the admin token (relay URLs themselves need none).
+fn admin_client(redirects: bool) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {ADMIN}").parse().unwrap());
+    let policy =
+        if redirects { reqwest::redirect::Policy::default() } else { reqwest::redirect::Policy::none() };
+    reqwest::Client::builder().default_headers(headers).redirect(policy).build().unwrap()
 }
 
 fn proxy(server: &Server, url: &str) -> String {
@@ -77,7 +91,7 @@ async fn walk(server: &Server, client: &reqwest::Client, first: String) -> (usiz
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_feed_plays_through_the_relay_without_touching_the_origin() {
     let (testbed, server, _tmp) = setup().await;
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = admin_client(false);
     for feed in ["main", "fmp4", "byterange", "aes", "redirect", "gzip", "onboard-1"] {
         let (playlists, media) =
             walk(&server, &client, proxy(&server, &token_url(&testbed, feed).await)).await;
@@ -102,7 +116,7 @@ async fn every_feed_plays_through_the_relay_without_touching_the_origin() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ranges_cors_forgery_and_blocked_addresses() {
     let (testbed, server, _tmp) = setup().await;
-    let client = reqwest::Client::new();
+    let client = admin_client(true);
     let (_, media) = walk(&server, &client, proxy(&server, &token_url(&testbed, "main").await)).await;
     let segment = media.iter().find(|u| u.split('?').next().unwrap().ends_with(".ts")).unwrap().clone();
 
@@ -160,7 +174,7 @@ async fn ranges_cors_forgery_and_blocked_addresses() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_viewers_of_one_segment_cause_one_upstream_fetch() {
     let (testbed, server, _tmp) = setup().await;
-    let client = reqwest::Client::new();
+    let client = admin_client(true);
     let (_, media) = walk(&server, &client, proxy(&server, &token_url(&testbed, "onboard-1").await)).await;
     let segment = media.iter().rfind(|u| u.split('?').next().unwrap().ends_with(".ts")).unwrap().clone();
     client.post(format!("{}/_control/reset", testbed.url())).send().await.unwrap();

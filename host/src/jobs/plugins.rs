@@ -22,14 +22,20 @@ pub async fn run(
     if let Err(e) = tokio::fs::create_dir_all(registry.dir()).await {
         tracing::warn!(dir = %registry.dir().display(), error = %e, "cannot create the plugins directory");
     }
-    registry.poll().await;
-    if !sleep_or_shutdown(interval.min(Duration::from_millis(300)), &shutdown).await {
+    // A poll may wait for a plugin's load deadline: shutdown does not wait for it.
+    let poll = || async {
+        tokio::select! {
+            _ = registry.poll() => true,
+            () = shutdown.cancelled() => false,
+        }
+    };
+    if !poll().await || !sleep_or_shutdown(interval.min(Duration::from_millis(300)), &shutdown).await {
         return;
     }
-    registry.poll().await;
+    if !poll().await {
+        return;
+    }
     tracing::info!(dir = %registry.dir().display(), plugins = ?registry.ids(), "plugins loaded");
     readiness.set_ready(READY);
-    while sleep_or_shutdown(interval, &shutdown).await {
-        registry.poll().await;
-    }
+    while sleep_or_shutdown(interval, &shutdown).await && poll().await {}
 }

@@ -71,7 +71,10 @@ impl RelayKey {
         }
         let path = data_dir.join("relay.key");
         match std::fs::read_to_string(&path) {
-            Ok(text) if text.trim().len() >= 32 => return Ok(Self::from_secret(text.trim())),
+            Ok(text) if text.trim().len() >= 32 => {
+                restrict_to_owner(&path)?;
+                return Ok(Self::from_secret(text.trim()));
+            }
             Ok(_) => tracing::warn!(file = %path.display(), "relay key file too short; generating a new key"),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
@@ -79,9 +82,11 @@ impl RelayKey {
         std::fs::create_dir_all(data_dir)?;
         let secret = hex::encode(rand::random::<[u8; 32]>());
         let tmp = data_dir.join(format!(".relay.key.tmp-{}", std::process::id()));
+        // Created exclusively (never through a planted file or symlink), owner-only from the start.
+        let _ = std::fs::remove_file(&tmp);
         {
             let mut options = std::fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
+            options.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
             let mut file = options.open(&tmp)?;
@@ -126,6 +131,20 @@ impl RelayKey {
     }
 }
 
+/// Makes the key file readable by its owner only, saying so when it was not.
+fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!(file = %path.display(), mode = format!("{:o}", mode & 0o777), "the relay key was readable by others; restricting it to its owner (0600)");
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +184,21 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
+    fn a_planted_temporary_file_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let tmp = data.join(format!(".relay.key.tmp-{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+        RelayKey::load_or_create(&data, None).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(std::fs::read_to_string(data.join("relay.key")).unwrap().len() >= 32);
+    }
+
+    #[test]
     fn key_file_is_created_once_and_reused() {
         let dir = tempfile::tempdir().unwrap();
         let a = RelayKey::load_or_create(dir.path(), None).unwrap();
@@ -176,6 +210,15 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(dir.path().join("relay.key")).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let path = dir.path().join("relay.key");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let c = RelayKey::load_or_create(dir.path(), None).unwrap();
+            assert_eq!(c.open(&token, 0), Ok(target()), "the same key");
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600, "tightened");
         }
         let given = RelayKey::load_or_create(dir.path(), Some("shared")).unwrap();
         assert_eq!(given.open(&RelayKey::from_secret("shared").seal(&target()), 0), Ok(target()));

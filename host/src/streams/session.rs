@@ -54,10 +54,13 @@ struct TrackState {
     used_at: Instant,
 }
 
+/// One track, locked while a request feeds it (requests for the same track take turns).
+type SharedTrack = Arc<tokio::sync::Mutex<TrackState>>;
+
 /// Every session track and each session's ladder.
 #[derive(Default)]
 pub struct Sessions {
-    tracks: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<TrackState>>>>,
+    tracks: Mutex<HashMap<(String, String), SharedTrack>>,
     ladders: Mutex<HashMap<String, Vec<Variant>>>,
 }
 
@@ -171,7 +174,7 @@ impl Sessions {
         Ok(Variant { label: label.into(), resolution: height.map(|h| format!("0x{h}")), bandwidth: None })
     }
 
-    fn track(&self, session: &str, label: &str) -> Arc<tokio::sync::Mutex<TrackState>> {
+    fn track(&self, session: &str, label: &str) -> SharedTrack {
         let mut tracks = self.tracks.lock().unwrap_or_else(|p| p.into_inner());
         let key = (session.to_string(), label.to_string());
         if !tracks.contains_key(&key) && tracks.len() >= MAX_TRACKS {
