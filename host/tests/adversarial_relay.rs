@@ -614,18 +614,7 @@ async fn candidate_headers_reach_only_their_own_origin_and_probe_errors_hide_sec
         direct_source("bomb", &[("url", &origins.url("/bomb.m3u8"))]),
     ];
     let server = Server::start(config).await;
-    let schedule: Value =
-        reqwest::get(format!("{}/schedule", server.url)).await.unwrap().json().await.unwrap();
-    let live = schedule["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|e| e["sessions"].as_array().unwrap().iter())
-        .find(|s| s["status"] == "live")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let live = server.live_session().await;
 
     // Probe errors name their step, never the URL's token.
     let dead = stream_of(&server, &live, "dead").await;

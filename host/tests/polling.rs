@@ -169,7 +169,7 @@ async fn a_source_missing_its_extractor_is_reported_and_retried_when_the_plugin_
     wait_for_count(&server, "direct-main", "extractor-missing").await;
 
     // Reported with the extractor's name on the source and in /extractors, not only in the log.
-    let session = live_session(&server).await;
+    let session = server.live_session().await;
     let streams: serde_json::Value =
         server.get(&format!("/streams?session={session}&all=true")).await.json().await.unwrap();
     let source = &streams["sources"][0];
@@ -192,18 +192,4 @@ async fn a_source_missing_its_extractor_is_reported_and_retried_when_the_plugin_
     assert_eq!(streams["sources"][0]["extractor_loaded"], true, "{streams}");
     server.stop().await;
     testbed.shutdown().await;
-}
-
-/// The id of the live session of season 9999 (the testbed's race weekend that is live now).
-async fn live_session(server: &Server) -> String {
-    let schedule: serde_json::Value = server.get("/schedule").await.json().await.unwrap();
-    schedule["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|e| e["sessions"].as_array().unwrap().iter())
-        .find(|s| s["status"] == "live")
-        .and_then(|s| s["id"].as_str())
-        .unwrap_or_else(|| panic!("no live session: {schedule}"))
-        .to_string()
 }

@@ -55,17 +55,7 @@ async fn the_session_url_fails_over_when_the_playing_feed_dies() {
         .collect();
     let server = Server::start(config).await;
 
-    let schedule: Value = server.get("/schedule").await.json().await.unwrap();
-    let live = schedule["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|e| e["sessions"].as_array().unwrap().iter())
-        .find(|s| s["status"] == "live")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let live = server.live_session().await;
     // Bounded (30 s): both sources extracted and probed live.
     let mut streams = Value::Null;
     for _ in 0..300 {

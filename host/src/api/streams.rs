@@ -35,7 +35,7 @@ use crate::{
     },
     schedule::model::utc,
     store::{Candidate, Extractions},
-    streams::session::SessionError,
+    streams::session::{self, SessionError},
 };
 
 /// `?session=&all=`.
@@ -213,17 +213,9 @@ pub async fn one(
 async fn current(state: &AppState, id: &str) -> Result<Candidate, AppError> {
     let health =
         load(state.store.as_ref(), id).await.ok_or_else(|| AppError::NotFound(format!("no stream {id}")))?;
-    Extractions::for_session(state.store.as_ref(), &health.session)
-        .await
-        .into_iter()
-        .filter(|e| e.source == health.source)
-        .flat_map(|e| e.candidates)
-        .find(|c| c.label == health.label)
-        .ok_or_else(|| {
-            AppError::NotReady(format!(
-                "stream {id} has no current upstream; the next extraction will bring one"
-            ))
-        })
+    session::candidate(state, &health).await.ok_or_else(|| {
+        AppError::NotReady(format!("stream {id} has no current upstream; the next extraction will bring one"))
+    })
 }
 
 /// `GET /live/session/{session}/{file}`: `master.m3u8` or `{variant}.m3u8` of the session's

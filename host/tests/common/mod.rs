@@ -44,6 +44,20 @@ impl Server {
         reqwest::get(format!("{}{path}", self.url)).await.unwrap()
     }
 
+    /// The id of the schedule's live session (the testbed's season 9999 has one now).
+    pub async fn live_session(&self) -> String {
+        let schedule: Value = self.get("/schedule").await.json().await.unwrap();
+        schedule["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|e| e["sessions"].as_array().unwrap().iter())
+            .find(|s| s["status"] == "live")
+            .and_then(|s| s["id"].as_str())
+            .unwrap_or_else(|| panic!("no live session: {schedule}"))
+            .to_string()
+    }
+
     /// The `/metrics` text.
     pub async fn metrics(&self) -> String {
         self.get("/metrics").await.text().await.unwrap()
