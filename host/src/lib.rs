@@ -173,7 +173,7 @@ pub async fn run_with_clock(
         data_dir = %state.config.flags.data_dir.display(),
         "pitwall serving"
     );
-    let prober = health::probe::Prober::new(&guard, std::time::Duration::from_secs(10))?;
+    let prober = health::probe::Prober::new(&guard, health::board::PROBE_TIMEOUT)?;
     let jobs = spawn_jobs(&state, prober);
     let app = api::router(state.clone());
     let limits = serve::EdgeLimits {
@@ -249,6 +249,7 @@ fn spawn_jobs(state: &AppState, prober: health::probe::Prober) -> Vec<tokio::tas
             fail_threshold: state.config.file.health.fail_threshold,
             ..health::board::Thresholds::default()
         },
+        last_round_ms: std::sync::atomic::AtomicU64::new(0),
     });
     let polls = poller.run(state.shutdown.clone());
     let probes = health.run(state.shutdown.clone());

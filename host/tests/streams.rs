@@ -126,6 +126,11 @@ async fn dead_streams_drop_out_and_come_back() {
     fault("dead").await;
     let after = wait_for(&streams_url, "main to drop out", |v| ids(v) == ["tb-onboard-1"]).await;
     assert_eq!(after["streams"][0]["status"], "live");
+    // The two answers agree: out of the default list means not "live" in the full one.
+    let all = get(&format!("{streams_url}&all=true")).await;
+    let main_now = all["streams"].as_array().unwrap().iter().find(|s| s["source"] == "tb-main").unwrap();
+    assert!(main_now["status"] == "failing" || main_now["status"] == "dead", "{main_now}");
+    assert!(main_now["error"]["step"].is_string(), "{main_now}");
     let all = wait_for(&format!("{streams_url}&all=true"), "main to be dead", |v| {
         v["streams"].as_array().unwrap().iter().any(|s| s["source"] == "tb-main" && s["status"] == "dead")
     })
@@ -140,6 +145,16 @@ async fn dead_streams_drop_out_and_come_back() {
 
     fault("ok").await;
     wait_for(&streams_url, "main to come back", |v| ids(v).len() == 2).await;
+
+    // A slow upstream (every answer 2 s late) stretches probe rounds past the 2 s interval:
+    // main stays listed the whole time (sampled for 12 s, about four rounds).
+    fault("slow").await;
+    for _ in 0..48 {
+        let v = get(&streams_url).await;
+        assert!(ids(&v).contains(&"tb-main".to_string()), "a slow but healthy stream blinked out: {v:#}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    fault("ok").await;
 
     // A failing refresh is reported on its streams, which keep serving the last good upstream.
     let site_fault = json!({"site": "demo-tv", "mode": "no-url"});

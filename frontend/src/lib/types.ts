@@ -44,7 +44,7 @@ export interface Health {
 	status: string;
 }
 
-export type StreamStatus = 'live' | 'dead' | 'unchecked';
+export type StreamStatus = 'live' | 'failing' | 'dead' | 'unchecked';
 
 /** One quality of a stream, as listed by `/streams`. */
 export interface StreamVariant {

@@ -5,6 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Longest single probe (`health::probe::Prober`'s timeout).
+pub const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// When a stream turns dead or live again.
 #[derive(Debug, Clone, Copy)]
 pub struct Thresholds {
@@ -22,12 +25,14 @@ impl Default for Thresholds {
     }
 }
 
-/// `live`, `dead` or `unchecked`.
+/// `live`, `failing`, `dead` or `unchecked`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// The last probes passed.
     Live,
+    /// Was live; the last probe failed, but fewer than `fail_threshold` in a row.
+    Failing,
     /// Failed `fail_threshold` times in a row.
     Dead,
     /// Not probed yet.
@@ -112,6 +117,10 @@ pub struct StreamHealth {
     pub token_expires_at: Option<u64>,
     /// When the candidate was last extracted (Unix seconds).
     pub last_refresh: Option<i64>,
+    /// How long health rounds take now, in milliseconds (the round that probed it so far, or
+    /// the previous one if longer): slow upstreams make rounds longer than the interval.
+    #[serde(default)]
+    pub round_ms: Option<u64>,
 }
 
 impl StreamHealth {
@@ -138,6 +147,7 @@ impl StreamHealth {
             error: None,
             token_expires_at: None,
             last_refresh: None,
+            round_ms: None,
         }
     }
 
@@ -165,7 +175,8 @@ impl StreamHealth {
                     self.position_moved_at = Some(now);
                 }
                 if self.status != Status::Live
-                    && (self.status == Status::Unchecked || self.consecutive_successes >= t.revive_after)
+                    && (matches!(self.status, Status::Unchecked | Status::Failing)
+                        || self.consecutive_successes >= t.revive_after)
                 {
                     self.status = Status::Live;
                 }
@@ -174,19 +185,25 @@ impl StreamHealth {
                 self.consecutive_successes = 0;
                 self.consecutive_failures += 1;
                 self.error = Some(e);
-                if self.consecutive_failures >= t.fail_threshold {
-                    self.status = Status::Dead;
-                } else if self.status == Status::Unchecked {
+                if self.consecutive_failures >= t.fail_threshold || self.status == Status::Unchecked {
                     // Never seen alive: one failure is enough to say it is not.
                     self.status = Status::Dead;
+                } else if self.status == Status::Live {
+                    // Out of the default answer at once, and says so with the error.
+                    self.status = Status::Failing;
                 }
             }
         }
     }
 
-    /// Whether the last passing probe is within `interval` and the stream counts as live.
+    /// Whether the stream counts as live and its last passing probe is recent enough that the
+    /// next round has not yet had its chance: two intervals, plus how long rounds take now, plus
+    /// one probe's timeout. A round that runs late (slow upstreams stretch it past the interval)
+    /// never makes a healthy stream blink out of `/streams`; a failed probe removes it at once.
     pub fn verified(&self, now: i64, interval_s: i64) -> bool {
-        self.status == Status::Live && self.last_live.is_some_and(|t| now - t <= interval_s)
+        let round_s = self.round_ms.unwrap_or(0).div_ceil(1000) as i64;
+        let window = 2 * interval_s + round_s + PROBE_TIMEOUT.as_secs() as i64;
+        self.status == Status::Live && self.last_live.is_some_and(|t| now - t <= window)
     }
 
     /// Share of passing probes in the window.
@@ -241,7 +258,8 @@ mod tests {
         s.record(ok(1), 0, t);
         assert_eq!(s.status, Status::Live);
         s.record(fail(), 10, t);
-        assert_eq!(s.status, Status::Live, "one failure is not death");
+        assert_eq!(s.status, Status::Failing, "one failure is not death, but no longer live");
+        assert!(!s.verified(10, 15), "a failing stream is not listed");
         s.record(fail(), 20, t);
         assert_eq!(s.status, Status::Dead);
         assert_eq!(s.error.as_ref().unwrap().step, "playlist");
@@ -251,7 +269,9 @@ mod tests {
         assert_eq!(s.status, Status::Live);
         assert_eq!(s.error, None);
         assert_eq!(s.history, [false, false, true, true], "window of 4");
-        assert!(s.verified(45, 15) && !s.verified(60, 15));
+        assert!(s.verified(45, 15) && s.verified(80, 15) && !s.verified(81, 15), "two intervals and a probe");
+        s.round_ms = Some(4_200);
+        assert!(s.verified(85, 15) && !s.verified(86, 15), "plus the round time");
     }
 
     #[test]

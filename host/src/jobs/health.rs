@@ -5,7 +5,13 @@
 //! is proven live rather than up to one interval later. Only the replica holding the poll lock
 //! probes. A failing probe touches only its own stream.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
@@ -36,6 +42,8 @@ pub struct HealthJob {
     pub interval: Duration,
     /// Dead/revive thresholds.
     pub thresholds: Thresholds,
+    /// How long the last round took (ms); recorded on each stream so `/streams` allows for it.
+    pub last_round_ms: AtomicU64,
 }
 
 /// Store key of a stream's health.
@@ -123,6 +131,7 @@ impl HealthJob {
                 }
             }
         }
+        let started = std::time::Instant::now();
         futures_util::stream::iter(work)
             .for_each_concurrent(CONCURRENCY, |(source, extractor, extracted_at, session, candidate)| async move {
                 let id = stream_id(&session, &source, &candidate.label);
@@ -131,6 +140,8 @@ impl HealthJob {
                     .unwrap_or_else(|| StreamHealth::new(&id, &session, &source, &extractor, &candidate.label));
                 let previous = Previous { position: health.position.clone(), moved_at: health.position_moved_at };
                 let result = self.prober.probe(&candidate.url, &candidate.headers, &previous).await;
+                let round = started.elapsed().as_millis() as u64;
+                health.round_ms = Some(round.max(self.last_round_ms.load(Ordering::Relaxed)));
                 if let Err(e) = &result {
                     tracing::info!(stream = %id, source = %source, step = %e.step, message = %e.message, "probe failed");
                 }
@@ -142,5 +153,6 @@ impl HealthJob {
                 }
             })
             .await;
+        self.last_round_ms.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 }
