@@ -340,11 +340,15 @@ pub fn refresh_key(session: &str, source: &str) -> String {
 }
 
 /// When to extract again: the poll interval (with jitter), or earlier so the new token arrives
-/// `REFRESH_MARGIN` seconds before the current one expires; never sooner than 5 s.
+/// while the current one still has a good part of its life left: `REFRESH_MARGIN` seconds before
+/// it expires, or after two thirds of what was left of it, whichever is later (a 20 s token is
+/// refreshed every ~13 s, not every time the floor allows); never sooner than 5 s, so a site with
+/// very short tokens is not hammered.
 pub fn next_poll(poll: Duration, expires_at: Option<u64>, now: i64) -> Duration {
     let mut wait = jitter(poll);
     if let Some(expiry) = expires_at {
-        let until = (expiry as i64 - now - REFRESH_MARGIN).max(0) as u64;
+        let left = (expiry as i64 - now).max(0);
+        let until = (left - REFRESH_MARGIN).max(left * 2 / 3) as u64;
         wait = wait.min(Duration::from_secs(until));
     }
     wait.max(Duration::from_secs(5))
@@ -383,8 +387,15 @@ mod tests {
     fn refresh_comes_before_the_token_expires() {
         let poll = Duration::from_secs(60);
         assert!(next_poll(poll, None, 0) >= Duration::from_secs(54));
-        assert_eq!(next_poll(poll, Some(70), 0), Duration::from_secs(40));
-        assert_eq!(next_poll(poll, Some(10), 0), Duration::from_secs(5), "floor");
+        assert_eq!(next_poll(poll, Some(70), 0), Duration::from_secs(46), "two thirds of 70 s beats 70 - 30");
+        let long = Duration::from_secs(600);
+        assert_eq!(
+            next_poll(long, Some(200), 100),
+            Duration::from_secs(70),
+            "30 s before a long token expires"
+        );
+        assert_eq!(next_poll(poll, Some(20), 0), Duration::from_secs(13), "a 20 s token");
+        assert_eq!(next_poll(poll, Some(6), 0), Duration::from_secs(5), "floor");
     }
 
     #[test]
