@@ -50,6 +50,8 @@ pub struct AppState {
     pub throttle: Arc<api::auth::LoginThrottle>,
     /// Session URLs: one output playlist per session and quality, failing over between streams.
     pub sessions: Arc<streams::session::Sessions>,
+    /// Candidates' master playlists, fetched once per candidate.
+    pub masters: Arc<streams::masters::Masters>,
 }
 
 /// Named readiness checks: `/readyz` answers 200 once every registered one is done, and jobs
@@ -166,6 +168,7 @@ pub async fn run_with_clock(
         shutdown: CancellationToken::new(),
         throttle: Arc::default(),
         sessions: Arc::default(),
+        masters: Arc::default(),
     };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),

@@ -30,8 +30,9 @@ fn listing(text: &str) -> Listing {
     (p.media_sequence, p.discontinuity_sequence, segments)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_session_url_fails_over_when_the_playing_feed_dies() {
+/// Two demo-site sources (`main`, `onboard-1`) on the testbed's live session, both listed live.
+/// Answers the testbed, the server, its temp dir, the live session and its `/streams` answer.
+async fn two_live_sources(health_interval: Duration) -> (Testbed, Server, tempfile::TempDir, String, Value) {
     let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let plugins = tmp.path().join("plugins");
@@ -40,7 +41,7 @@ async fn the_session_url_fails_over_when_the_playing_feed_dies() {
     let mut config = common::config(&testbed, &tmp.path().join("data"));
     config.flags.plugins_dir = plugins;
     config.file.extractors.poll = Duration::from_millis(200);
-    config.file.health.interval = Duration::from_secs(2);
+    config.file.health.interval = health_interval;
     config.file.schedule.season = SeasonSetting::Year(9999);
     config.file.source = ["main", "onboard-1"]
         .iter()
@@ -54,7 +55,6 @@ async fn the_session_url_fails_over_when_the_playing_feed_dies() {
         })
         .collect();
     let server = Server::start(config).await;
-
     let live = server.live_session().await;
     // Bounded (30 s): both sources extracted and probed live.
     let mut streams = Value::Null;
@@ -66,6 +66,39 @@ async fn the_session_url_fails_over_when_the_playing_feed_dies() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(streams["streams"].as_array().map(Vec::len), Some(2), "{streams:#}");
+    (testbed, server, tmp, live, streams)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn variant_reloads_do_not_fetch_the_master_again() {
+    // A long health interval: after the first probes, nothing else asks for the master.
+    let (testbed, server, _tmp, _live, streams) = two_live_sources(Duration::from_secs(60)).await;
+    let masters = || async {
+        let v: Value =
+            reqwest::get(format!("{}/_control/stats", testbed.url())).await.unwrap().json().await.unwrap();
+        v.as_object()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p.ends_with("/master.m3u8"))
+            .map(|(_, n)| n.as_u64().unwrap())
+            .sum::<u64>()
+    };
+    let id = streams["streams"][0]["id"].as_str().unwrap().to_string();
+    let before = masters().await;
+    // Spaced past the relay's one-second coalescing of identical playlist fetches.
+    for _ in 0..4 {
+        assert_eq!(server.get(&format!("/live/{id}/720p.m3u8")).await.status(), 200);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    let after = masters().await;
+    assert!(after - before <= 1, "the master was fetched again for variant reloads: {before} → {after}");
+    server.stop().await;
+    testbed.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_url_fails_over_when_the_playing_feed_dies() {
+    let (testbed, server, _tmp, live, streams) = two_live_sources(Duration::from_secs(2)).await;
 
     let master = server.get(&format!("/live/session/{live}/master.m3u8")).await;
     assert_eq!(master.status(), 200);

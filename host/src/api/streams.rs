@@ -9,10 +9,8 @@ use axum::{
     extract::{Path, Query, State},
     response::Response,
 };
-use m3u8_rs::Playlist;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use url::Url;
 
 use super::{
     error::AppError,
@@ -22,20 +20,19 @@ use crate::{
     AppState,
     health::{
         board::{Status, StreamHealth, rank},
-        probe::variant_labels,
         stream_id,
     },
     jobs::{
         health::{load, load_all},
         poll::{RefreshError, refresh_key},
     },
-    relay::{
-        HeaderScope,
-        playlist::{self, UriKind},
-    },
+    relay::playlist::{self, UriKind},
     schedule::model::utc,
     store::{Candidate, Extractions},
-    streams::session::{self, SessionError},
+    streams::{
+        masters::Resolved,
+        session::{self, SessionError},
+    },
 };
 
 /// `?session=&all=`.
@@ -238,54 +235,52 @@ pub async fn live_session(
     }
 }
 
-/// `GET /live/{id}/{file}`: `master.m3u8` or `{variant}.m3u8`.
+/// `GET /live/{id}/{file}`: `master.m3u8` or `{variant}.m3u8`. The variant is resolved from the
+/// candidate's master, fetched once per candidate (`streams::masters`).
 pub async fn live(
     State(state): State<AppState>,
     Path((id, file)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let name = file.strip_suffix(".m3u8").ok_or_else(|| AppError::NotFound(format!("no file {file}")))?;
     let candidate = current(&state, &id).await?;
-    let url =
-        Url::parse(&candidate.url).map_err(|e| AppError::BadGateway(format!("stored candidate URL: {e}")))?;
     let relay = &state.relay;
-    let (final_url, text) =
-        relay.upstream.playlist(&url, &candidate.headers).await.map_err(upstream_error)?;
-    // The candidate's headers go only to its own origin and the one it redirected to.
-    let scope = HeaderScope::candidate(&candidate.headers, &url, &final_url);
     let now = now();
-    let master = match m3u8_rs::parse_playlist_res(text.as_bytes()) {
-        Ok(Playlist::MasterPlaylist(master)) => master,
+    let master = match state.masters.resolve(relay, &candidate).await.map_err(upstream_error)? {
+        Resolved::Master(master) => master,
         // A media playlist is its own (only) variant.
-        _ if name == "master" => {
+        Resolved::Media { base, text, scope } if name == "master" => {
             let body = relay
-                .rewrite(&text, &final_url, &scope, now)
+                .rewrite(&text, &base, &scope, now)
                 .await
                 .map_err(|e| AppError::BadGateway(e.to_string()))?;
             return Ok(playlist_body(body));
         }
-        _ => return Err(AppError::NotFound(format!("stream {id} has no variant {name:?}"))),
+        Resolved::Media { .. } => {
+            return Err(AppError::NotFound(format!("stream {id} has no variant {name:?}")));
+        }
     };
-    let labels: Vec<(String, Url)> = variant_labels(&master)
-        .into_iter()
-        .filter_map(|(label, v)| Some((label, final_url.join(&v.uri).ok()?)))
-        .collect();
     if name == "master" {
-        let body =
-            playlist::rewrite(&text, &final_url, |uri, kind| match labels.iter().find(|(_, u)| u == uri) {
-                Some((label, _)) if kind == UriKind::Playlist => format!("/live/{id}/{label}.m3u8"),
-                _ => relay.url_for(uri, kind, &scope, now),
-            })
-            .map_err(|e| AppError::BadGateway(e.to_string()))?;
+        let body = playlist::rewrite(&master.text, &master.base, |uri, kind| {
+            match master.variants.iter().find(|v| &v.url == uri) {
+                Some(v) if kind == UriKind::Playlist => format!("/live/{id}/{}.m3u8", v.label),
+                _ => relay.url_for(uri, kind, &master.scope, now),
+            }
+        })
+        .map_err(|e| AppError::BadGateway(e.to_string()))?;
         return Ok(playlist_body(body));
     }
-    let (_, variant_url) = labels
+    let variant = master
+        .variants
         .iter()
-        .find(|(label, _)| label == name)
+        .find(|v| v.label == name)
         .ok_or_else(|| AppError::NotFound(format!("stream {id} has no variant {name:?}")))?;
-    let (variant_final, variant_text) =
-        relay.upstream.playlist(variant_url, scope.headers_for(variant_url)).await.map_err(upstream_error)?;
+    let (base, text) = relay
+        .upstream
+        .playlist(&variant.url, master.scope.headers_for(&variant.url))
+        .await
+        .map_err(upstream_error)?;
     let body = relay
-        .rewrite(&variant_text, &variant_final, &scope, now)
+        .rewrite(&text, &base, &master.scope, now)
         .await
         .map_err(|e| AppError::BadGateway(e.to_string()))?;
     Ok(playlist_body(body))

@@ -1,6 +1,8 @@
 //! The domain of a stream as viewers see it: [`track`] keeps one output media playlist that
 //! follows whichever upstream is current (the session URL's core), [`session`] chooses the
-//! upstream and fails over between a session's streams.
+//! upstream and fails over between a session's streams, [`masters`] keeps each candidate's master
+//! playlist so variant reloads do not fetch it again.
 
+pub mod masters;
 pub mod session;
 pub mod track;

@@ -15,15 +15,12 @@ use std::{
 use m3u8_rs::{MediaPlaylist, Playlist};
 use url::Url;
 
-use super::track::Track;
+use super::{masters::Resolved, track::Track};
 use crate::{
     AppState,
-    health::{
-        board::{Status, StreamHealth, Variant, rank},
-        probe::variant_labels,
-    },
+    health::board::{Status, StreamHealth, Variant, rank},
     jobs::health::load_all,
-    relay::{HeaderScope, upstream::UpstreamError},
+    relay::HeaderScope,
     store::{Candidate, Extractions},
 };
 
@@ -240,37 +237,34 @@ pub async fn candidate(state: &AppState, health: &StreamHealth) -> Option<Candid
         .find(|c| c.label == health.label)
 }
 
-/// The media playlist of `stream` closest to `want`.
+/// The media playlist of `stream` closest to `want` (the master comes from the cache).
 async fn fetch(state: &AppState, stream: &StreamHealth, want: &Variant) -> Result<Fetched, String> {
     let candidate = candidate(state, stream).await.ok_or("no current upstream")?;
-    let url = Url::parse(&candidate.url).map_err(|e| format!("stored candidate URL: {e}"))?;
-    let upstream = &state.relay.upstream;
-    let (base, text) = upstream.playlist(&url, &candidate.headers).await.map_err(describe)?;
-    let scope = HeaderScope::candidate(&candidate.headers, &url, &base);
-    let (base, text) = match m3u8_rs::parse_playlist_res(text.as_bytes()) {
-        Ok(Playlist::MediaPlaylist(playlist)) => return Ok(Fetched { base, playlist, scope }),
-        Ok(Playlist::MasterPlaylist(master)) => {
-            let variants = variant_labels(&master);
-            let (_, chosen) = variants
-                .iter()
-                .min_by_key(|(_, v)| distance(want, v.resolution.map(|r| r.height), v.bandwidth))
-                .ok_or("master playlist without variants")?;
-            let variant = base.join(&chosen.uri).map_err(|e| format!("variant URI: {e}"))?;
-            upstream.playlist(&variant, scope.headers_for(&variant)).await.map_err(describe)?
-        }
-        Err(_) => return Err("not an HLS playlist".into()),
-    };
+    let relay = &state.relay;
+    let (base, text, scope) =
+        match state.masters.resolve(relay, &candidate).await.map_err(|e| e.to_string())? {
+            Resolved::Media { base, text, scope } => (base, text, scope),
+            Resolved::Master(master) => {
+                let chosen = master
+                    .variants
+                    .iter()
+                    .min_by_key(|v| distance(want, v.height, v.bandwidth))
+                    .ok_or("master playlist without variants")?;
+                let (base, text) = relay
+                    .upstream
+                    .playlist(&chosen.url, master.scope.headers_for(&chosen.url))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                (base, text, master.scope.clone())
+            }
+        };
     match m3u8_rs::parse_playlist_res(text.as_bytes()) {
         Ok(Playlist::MediaPlaylist(playlist)) if !playlist.segments.is_empty() => {
             Ok(Fetched { base, playlist, scope })
         }
         Ok(Playlist::MediaPlaylist(_)) => Err("empty media playlist".into()),
-        _ => Err("variant is not a media playlist".into()),
+        _ => Err("not a media playlist".into()),
     }
-}
-
-fn describe(e: UpstreamError) -> String {
-    e.to_string()
 }
 
 /// How far a variant is from the wanted quality: resolution height first, then bandwidth.
