@@ -96,6 +96,14 @@ resource "kubernetes_deployment_v1" "pitwall" {
             value = "${var.drain_timeout_seconds}s"
           }
           env {
+            name  = "PITWALL_TRUSTED_PROXY"
+            value = join(",", var.trusted_proxies)
+          }
+          env {
+            name  = "PITWALL_HEADER_READ_TIMEOUT"
+            value = "${var.header_read_timeout_seconds}s"
+          }
+          env {
             name  = "RUST_LOG"
             value = var.rust_log
           }

@@ -61,7 +61,7 @@ variable "viewer_token" {
 }
 
 variable "admin_token" {
-  description = "Token guarding /proxy and /extractors; empty leaves them to viewers."
+  description = "Token guarding /extractors and enabling /proxy (admin only). Empty: /proxy is off and /extractors is open to viewers."
   type        = string
   default     = ""
   sensitive   = true
@@ -72,6 +72,28 @@ variable "relay_key" {
   type        = string
   default     = ""
   sensitive   = true
+
+  validation {
+    condition     = var.relay_key == "" || length(var.relay_key) >= 32
+    error_message = "relay_key must be empty (generated) or at least 32 characters: pitwall refuses shorter keys."
+  }
+}
+
+variable "trusted_proxies" {
+  description = "Networks whose X-Forwarded-For/-Proto pitwall believes (--trusted-proxy): the ingress controller's pods. Without them every viewer shares the ingress's address, so wrong-token throttling and per-client connection caps would count all viewers as one."
+  type        = list(string)
+  default     = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"]
+}
+
+variable "header_read_timeout_seconds" {
+  description = "--header-read-timeout, also pitwall's keep-alive idle limit. Behind ingress-nginx it must outlive the controller's upstream keep-alive (60 s by default), or reused connections race the close; slow clients are the ingress's to cut off."
+  type        = number
+  default     = 75
+
+  validation {
+    condition     = var.header_read_timeout_seconds >= 1
+    error_message = "header_read_timeout_seconds must be at least 1."
+  }
 }
 
 variable "drain_timeout_seconds" {
