@@ -52,6 +52,8 @@ pub struct AppState {
     pub sessions: Arc<streams::session::Sessions>,
     /// Candidates' master playlists, fetched once per candidate.
     pub masters: Arc<streams::masters::Masters>,
+    /// Reactive refresh requests (refused playlists) to the poller, and extraction news back.
+    pub refresh: Arc<streams::refresh::RefreshBus>,
 }
 
 /// Named readiness checks: `/readyz` answers 200 once every registered one is done, and jobs
@@ -169,6 +171,7 @@ pub async fn run_with_clock(
         throttle: Arc::default(),
         sessions: Arc::default(),
         masters: Arc::default(),
+        refresh: Arc::default(),
     };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -243,6 +246,7 @@ fn spawn_jobs(state: &AppState, prober: health::probe::Prober) -> Vec<tokio::tas
         holder: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
         readiness: state.readiness.clone(),
         extracted: Arc::new(tokio::sync::Notify::new()),
+        refresh: state.refresh.clone(),
     });
     let health = Arc::new(jobs::health::HealthJob {
         poller: poller.clone(),

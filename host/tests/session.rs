@@ -160,3 +160,32 @@ async fn the_session_url_fails_over_when_the_playing_feed_dies() {
     server.stop().await;
     testbed.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_playlist_brings_a_new_extraction_at_once() {
+    let (testbed, server, _tmp, _live, streams) = two_live_sources(Duration::from_secs(60)).await;
+    let main = streams["streams"].as_array().unwrap().iter().find(|s| s["source"] == "tb-main").unwrap();
+    let id = main["id"].as_str().unwrap().to_string();
+    let extracted = || async {
+        server
+            .metrics()
+            .await
+            .lines()
+            .filter(|l| l.starts_with("pitwall_extractions_total{") && l.contains("source=\"tb-main\""))
+            .filter(|l| l.contains("outcome=\"ok\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum::<u64>()
+    };
+    let before = extracted().await;
+    fault(&testbed, json!({"feed": "main", "mode": "403"})).await;
+    // The CDN refuses the token: pitwall extracts again at once (the poll period is 30 s), retries
+    // with the new candidate, and answers the refusal when that is refused too.
+    let answer = server.get(&format!("/live/{id}/720p.m3u8")).await;
+    assert_eq!(answer.status(), 403);
+    let after = extracted().await;
+    assert!(after > before, "no extraction after the refusal ({before} → {after})");
+    fault(&testbed, json!({"feed": "main", "mode": "ok"})).await;
+    assert_eq!(server.get(&format!("/live/{id}/720p.m3u8")).await.status(), 200);
+    server.stop().await;
+    testbed.shutdown().await;
+}

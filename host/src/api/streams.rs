@@ -31,6 +31,7 @@ use crate::{
     store::{Candidate, Extractions},
     streams::{
         masters::Resolved,
+        refresh,
         session::{self, SessionError},
     },
 };
@@ -206,13 +207,33 @@ pub async fn one(
     Ok(Json(render(&state, &health, refresh_error.as_ref())))
 }
 
-/// The stream's current candidate (freshest extraction of its source with its label).
-async fn current(state: &AppState, id: &str) -> Result<Candidate, AppError> {
+/// The stream's health and current candidate (freshest extraction of its source with its label).
+async fn current(state: &AppState, id: &str) -> Result<(StreamHealth, Candidate), AppError> {
     let health =
         load(state.store.as_ref(), id).await.ok_or_else(|| AppError::NotFound(format!("no stream {id}")))?;
-    session::candidate(state, &health).await.ok_or_else(|| {
+    let candidate = session::candidate(state, &health).await.ok_or_else(|| {
         AppError::NotReady(format!("stream {id} has no current upstream; the next extraction will bring one"))
-    })
+    })?;
+    Ok((health, candidate))
+}
+
+/// Asks for `health`'s source to be extracted again now and waits (at most one extraction's
+/// deadline) for a candidate other than `stale`.
+async fn refreshed(state: &AppState, health: &StreamHealth, stale: &Candidate) -> Option<Candidate> {
+    let mut news = state.refresh.extractions();
+    state.refresh.request(&health.source, &health.session);
+    let deadline = tokio::time::Instant::now()
+        + state.config.file.extractors.call_timeout
+        + std::time::Duration::from_secs(2);
+    loop {
+        if let Some(fresh) = session::candidate(state, health).await.filter(|c| c.url != stale.url) {
+            return Some(fresh);
+        }
+        match tokio::time::timeout_at(deadline, news.changed()).await {
+            Ok(Ok(())) => {}
+            _ => return None,
+        }
+    }
 }
 
 /// `GET /live/session/{session}/{file}`: `master.m3u8` or `{variant}.m3u8` of the session's
@@ -242,10 +263,29 @@ pub async fn live(
     Path((id, file)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let name = file.strip_suffix(".m3u8").ok_or_else(|| AppError::NotFound(format!("no file {file}")))?;
-    let candidate = current(&state, &id).await?;
+    let (health, candidate) = current(&state, &id).await?;
+    match live_from(&state, &id, name, &candidate).await {
+        // The upstream refused the token before its time: extract again now and retry once.
+        Err(AppError::Upstream(status, message)) if refresh::is_refused(status.as_u16()) => {
+            match refreshed(&state, &health, &candidate).await {
+                Some(fresh) => live_from(&state, &id, name, &fresh).await,
+                None => Err(AppError::Upstream(status, message)),
+            }
+        }
+        other => other,
+    }
+}
+
+/// `/live/{id}/{name}.m3u8` from `candidate`.
+async fn live_from(
+    state: &AppState,
+    id: &str,
+    name: &str,
+    candidate: &Candidate,
+) -> Result<Response, AppError> {
     let relay = &state.relay;
     let now = now();
-    let master = match state.masters.resolve(relay, &candidate).await.map_err(upstream_error)? {
+    let master = match state.masters.resolve(relay, candidate).await.map_err(upstream_error)? {
         Resolved::Master(master) => master,
         // A media playlist is its own (only) variant.
         Resolved::Media { base, text, scope } if name == "master" => {

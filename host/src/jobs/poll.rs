@@ -31,6 +31,7 @@ use crate::{
         model::{Event, Session},
     },
     store::{Extraction, Extractions, Store},
+    streams::refresh::{MIN_GAP, RefreshBus},
     telemetry::{ExtractLabels, Metrics},
 };
 
@@ -65,11 +66,15 @@ pub struct Poller {
     pub readiness: Readiness,
     /// Notified after every stored extraction, so new candidates are probed at once.
     pub extracted: Arc<Notify>,
+    /// Reactive refresh requests from handlers (a refused playlist), and extraction news back.
+    pub refresh: Arc<RefreshBus>,
 }
 
 #[derive(Default)]
 struct Due {
     next: Option<DateTime<Utc>>,
+    /// When the last attempt started.
+    started: Option<DateTime<Utc>>,
     failures: u32,
     /// The last attempt found no loaded extractor in this plugin table generation: retry as soon
     /// as the table changes.
@@ -150,12 +155,29 @@ impl Poller {
                         d.next = None;
                     }
                 }
+                for (source, session) in self.refresh.take() {
+                    let key = (source, session);
+                    // One already running brings the new token anyway.
+                    if running.contains(&key) {
+                        continue;
+                    }
+                    let Some(d) = due.get_mut(&key) else { continue };
+                    // As soon as the site allows: at once, or MIN_GAP after the last attempt.
+                    let gap = chrono::Duration::from_std(MIN_GAP).unwrap_or_default();
+                    let soonest = d.started.map_or(Utc::now(), |at| (at + gap).max(Utc::now()));
+                    if d.next.is_none_or(|next| soonest < next) {
+                        tracing::info!(source = %key.0, session = %key.1, "an upstream refused the stream; extracting again now");
+                        d.next = Some(soonest);
+                    }
+                }
                 self.start_due(&mut due, &mut running, &mut tasks, &limit);
             }
-            // Wake on the next tick, or at once when the plugin table changes.
+            // Wake on the next tick, or at once when the plugin table changes or a handler asks
+            // for a refresh.
             tokio::select! {
                 () = tokio::time::sleep(TICK) => {}
                 _ = plugin_changes.changed() => {}
+                () = self.refresh.requested() => {}
                 () = shutdown.cancelled() => {
                     tasks.abort_all();
                     return;
@@ -194,7 +216,9 @@ impl Poller {
                     continue;
                 }
                 running.insert(key.clone());
-                due.entry(key.clone()).or_default().next = None;
+                let entry = due.entry(key.clone()).or_default();
+                entry.next = None;
+                entry.started = Some(Utc::now());
                 let (this, source, event, session, limit) =
                     (self.clone(), source.clone(), event.clone(), session.clone(), limit.clone());
                 tasks.spawn(async move {
@@ -266,6 +290,7 @@ impl Poller {
                 );
                 self.store.put(&refresh_key, b"null".to_vec(), REFRESH_ERROR_TTL).await;
                 self.extracted.notify_one();
+                self.refresh.extracted();
                 ("ok", Outcome::Extracted { expires_at: soonest_expiry })
             }
             Err(e) => {

@@ -1,8 +1,10 @@
 //! The domain of a stream as viewers see it: [`track`] keeps one output media playlist that
 //! follows whichever upstream is current (the session URL's core), [`session`] chooses the
 //! upstream and fails over between a session's streams, [`masters`] keeps each candidate's master
-//! playlist so variant reloads do not fetch it again.
+//! playlist so variant reloads do not fetch it again, and [`refresh`] carries reactive refresh
+//! requests (a refused playlist) to the poller.
 
 pub mod masters;
+pub mod refresh;
 pub mod session;
 pub mod track;

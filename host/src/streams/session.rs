@@ -15,12 +15,12 @@ use std::{
 use m3u8_rs::{MediaPlaylist, Playlist};
 use url::Url;
 
-use super::{masters::Resolved, track::Track};
+use super::{masters::Resolved, refresh::is_refused, track::Track};
 use crate::{
     AppState,
     health::board::{Status, StreamHealth, Variant, rank},
     jobs::health::load_all,
-    relay::HeaderScope,
+    relay::{HeaderScope, upstream::UpstreamError},
     store::{Candidate, Extractions},
 };
 
@@ -241,23 +241,31 @@ pub async fn candidate(state: &AppState, health: &StreamHealth) -> Option<Candid
 async fn fetch(state: &AppState, stream: &StreamHealth, want: &Variant) -> Result<Fetched, String> {
     let candidate = candidate(state, stream).await.ok_or("no current upstream")?;
     let relay = &state.relay;
-    let (base, text, scope) =
-        match state.masters.resolve(relay, &candidate).await.map_err(|e| e.to_string())? {
-            Resolved::Media { base, text, scope } => (base, text, scope),
-            Resolved::Master(master) => {
-                let chosen = master
-                    .variants
-                    .iter()
-                    .min_by_key(|v| distance(want, v.height, v.bandwidth))
-                    .ok_or("master playlist without variants")?;
-                let (base, text) = relay
-                    .upstream
-                    .playlist(&chosen.url, master.scope.headers_for(&chosen.url))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                (base, text, master.scope.clone())
-            }
-        };
+    // A refused playlist asks for a new token now; this request goes on with the next stream.
+    let failed = |e: UpstreamError| {
+        if let UpstreamError::Status(code) = e
+            && is_refused(code)
+        {
+            state.refresh.request(&stream.source, &stream.session);
+        }
+        e.to_string()
+    };
+    let (base, text, scope) = match state.masters.resolve(relay, &candidate).await.map_err(failed)? {
+        Resolved::Media { base, text, scope } => (base, text, scope),
+        Resolved::Master(master) => {
+            let chosen = master
+                .variants
+                .iter()
+                .min_by_key(|v| distance(want, v.height, v.bandwidth))
+                .ok_or("master playlist without variants")?;
+            let (base, text) = relay
+                .upstream
+                .playlist(&chosen.url, master.scope.headers_for(&chosen.url))
+                .await
+                .map_err(failed)?;
+            (base, text, master.scope.clone())
+        }
+    };
     match m3u8_rs::parse_playlist_res(text.as_bytes()) {
         Ok(Playlist::MediaPlaylist(playlist)) if !playlist.segments.is_empty() => {
             Ok(Fetched { base, playlist, scope })
