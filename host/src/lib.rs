@@ -245,7 +245,6 @@ fn spawn_jobs(state: &AppState, prober: health::probe::Prober) -> Vec<tokio::tas
         metrics: state.metrics.clone(),
         holder: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
         readiness: state.readiness.clone(),
-        extracted: Arc::new(tokio::sync::Notify::new()),
         refresh: state.refresh.clone(),
     });
     let health = Arc::new(jobs::health::HealthJob {

@@ -11,9 +11,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{LogCapture, abuse_with_info_mode, guest};
+use common::{LogCapture, abuse_with_info_mode, guest, session_ref as session, settings};
 use pitwall::{
-    extract::{CallError, ExtractorEngine, Limits, PluginRegistry, bindings::SessionRef},
+    extract::{CallError, ExtractorEngine, Limits, PluginRegistry},
     net::UpstreamGuard,
 };
 use serde_json::Value;
@@ -23,21 +23,6 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 /// What "ended at its deadline" allows on top of the deadline: thread start, instance teardown,
 /// a loaded 2-core machine. The abuses themselves would last 120 s.
 const MARGIN: Duration = Duration::from_secs(8);
-
-fn session() -> SessionRef {
-    SessionRef {
-        id: "9999-01-race".into(),
-        kind: "race".into(),
-        season: 9999,
-        round: 1,
-        event_name: "Test Grand Prix".into(),
-        start: None,
-    }
-}
-
-fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-}
 
 /// A loopback upstream whose `/slow` never answers.
 async fn upstream() -> String {

@@ -25,7 +25,7 @@ use axum::{
     routing::get,
 };
 use bytes::Bytes;
-use common::{Server, guest, token_url};
+use common::{Server, guest, proxy, token_url, uris};
 use futures_util::StreamExt;
 use pitwall::config::{SeasonSetting, SourceConfig};
 use pitwall_testbed::{Testbed, TestbedConfig};
@@ -284,32 +284,6 @@ fn client() -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(header::AUTHORIZATION, format!("Bearer {ADMIN}").parse().unwrap());
     reqwest::Client::builder().default_headers(headers).timeout(Duration::from_secs(60)).build().unwrap()
-}
-
-fn proxy(server: &Server, url: &str) -> String {
-    format!(
-        "{}/proxy?url={}",
-        server.url,
-        url::form_urlencoded::byte_serialize(url.as_bytes()).collect::<String>()
-    )
-}
-
-/// The non-tag lines and `URI="…"` values of a playlist.
-fn uris(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        if !line.starts_with('#') {
-            out.push(line.to_string());
-        }
-        let mut rest = line;
-        while let Some(at) = rest.find("URI=\"") {
-            let value = &rest[at + 5..];
-            let end = value.find('"').unwrap();
-            out.push(value[..end].to_string());
-            rest = &value[end..];
-        }
-    }
-    out
 }
 
 /// The relay URLs of the playlist at `url` (fetched through `/proxy`).

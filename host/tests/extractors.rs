@@ -8,28 +8,13 @@ mod common;
 
 use std::{sync::Arc, time::Duration};
 
-use common::{LogCapture, guest};
+use common::{LogCapture, guest, session_ref as session, settings};
 
 use pitwall::{
-    extract::{ExtractorEngine, Limits, PluginRegistry, bindings::SessionRef},
+    extract::{ExtractorEngine, Limits, PluginRegistry},
     net::UpstreamGuard,
 };
 use serde_json::Value;
-
-fn session() -> SessionRef {
-    SessionRef {
-        id: "9999-01-race".into(),
-        kind: "race".into(),
-        season: 9999,
-        round: 1,
-        event_name: "Test Grand Prix".into(),
-        start: None,
-    }
-}
-
-fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-}
 
 /// A loopback server whose `/huge` streams 1 GiB (lazily) and whose `/cookie` needs a cookie it set.
 async fn upstream() -> String {

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{Server, token_url};
+use common::{Server, proxy, token_url, uris};
 use pitwall_testbed::{Testbed, TestbedConfig};
 use serde_json::Value;
 
@@ -29,37 +29,6 @@ fn admin_client(redirects: bool) -> reqwest::Client {
     let policy =
         if redirects { reqwest::redirect::Policy::default() } else { reqwest::redirect::Policy::none() };
     reqwest::Client::builder().default_headers(headers).redirect(policy).build().unwrap()
-}
-
-fn proxy(server: &Server, url: &str) -> String {
-    format!(
-        "{}/proxy?url={}",
-        server.url,
-        url::form_urlencoded::byte_serialize(url.as_bytes()).collect::<String>()
-    )
-}
-
-/// Every URI of a playlist: non-tag lines and `URI="…"` attributes.
-fn uris(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        if !line.starts_with('#') {
-            out.push(line.to_string());
-            continue;
-        }
-        let mut rest = line;
-        while let Some(at) = rest.find("URI=\"") {
-            let value = &rest[at + 5..];
-            let end = value.find('"').unwrap();
-            out.push(value[..end].to_string());
-            rest = &value[end..];
-        }
-    }
-    out
 }
 
 /// Walks every playlist level through pitwall; returns (playlists, other URIs) seen.

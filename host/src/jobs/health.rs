@@ -83,6 +83,7 @@ impl HealthJob {
     /// Runs until `shutdown`.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut next_full = tokio::time::Instant::now();
+        let mut extractions = self.poller.refresh.extractions();
         loop {
             let full = tokio::time::Instant::now() >= next_full;
             if full {
@@ -94,7 +95,7 @@ impl HealthJob {
             }
             tokio::select! {
                 () = tokio::time::sleep_until(next_full) => {}
-                () = self.poller.extracted.notified() => {
+                _ = extractions.changed() => {
                     if !sleep_or_shutdown(SETTLE, &shutdown).await {
                         return;
                     }

@@ -15,10 +15,7 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use tokio::{
-    sync::{Notify, Semaphore},
-    task::JoinSet,
-};
+use tokio::{sync::Semaphore, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use super::Backoff;
@@ -64,9 +61,9 @@ pub struct Poller {
     pub holder: String,
     /// Readiness checks: polling waits for the plugin registry's first scan.
     pub readiness: Readiness,
-    /// Notified after every stored extraction, so new candidates are probed at once.
-    pub extracted: Arc<Notify>,
-    /// Reactive refresh requests from handlers (a refused playlist), and extraction news back.
+    /// Reactive refresh requests from handlers (a refused playlist), and news of every stored
+    /// extraction back (to those handlers, and to the health job, which probes new candidates
+    /// at once).
     pub refresh: Arc<RefreshBus>,
 }
 
@@ -289,7 +286,6 @@ impl Poller {
                     "extracted"
                 );
                 self.store.put(&refresh_key, b"null".to_vec(), REFRESH_ERROR_TTL).await;
-                self.extracted.notify_one();
                 self.refresh.extracted();
                 ("ok", Outcome::Extracted { expires_at: soonest_expiry })
             }

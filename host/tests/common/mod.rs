@@ -333,3 +333,47 @@ pub fn abuse_with_info_mode(mode: &str) -> Vec<u8> {
     wasm[at..at + MARKER.len()].copy_from_slice(&patch);
     wasm
 }
+
+/// A session of the testbed's live season, for calling extractors directly.
+pub fn session_ref() -> pitwall::extract::bindings::SessionRef {
+    pitwall::extract::bindings::SessionRef {
+        id: "9999-01-race".into(),
+        kind: "race".into(),
+        season: 9999,
+        round: 1,
+        event_name: "Test Grand Prix".into(),
+        start: None,
+    }
+}
+
+/// Extractor settings from pairs.
+pub fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// `/proxy?url=URL` on `server`, the URL form-encoded.
+pub fn proxy(server: &Server, url: &str) -> String {
+    format!(
+        "{}/proxy?url={}",
+        server.url,
+        url::form_urlencoded::byte_serialize(url.as_bytes()).collect::<String>()
+    )
+}
+
+/// The URIs of a playlist: its non-tag lines and the `URI="…"` values of its tags.
+pub fn uris(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if !line.starts_with('#') {
+            out.push(line.to_string());
+        }
+        let mut rest = line;
+        while let Some(at) = rest.find("URI=\"") {
+            let value = &rest[at + 5..];
+            let end = value.find('"').unwrap();
+            out.push(value[..end].to_string());
+            rest = &value[end..];
+        }
+    }
+    out
+}
