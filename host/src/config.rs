@@ -70,6 +70,13 @@ pub struct Flags {
     /// Start the testbed in-process and serve the demo sources and schedule.
     #[arg(long, env = "PITWALL_DEMO", global = true)]
     pub demo: bool,
+    /// With `--demo`: lifetime of the testbed's CDN tokens (e.g. `10s` to watch refreshes).
+    #[arg(long, env = "PITWALL_DEMO_TOKEN_TTL", default_value = "120s", value_parser = humantime::parse_duration, global = true)]
+    pub demo_token_ttl: Duration,
+    /// With `--demo`: kill a demo feed on a timer, `FEED@AFTER[+FOR]` (e.g. `main@90s`,
+    /// `main@90s+30s`; repeatable). Feeds: main, onboard-1, onboard-2, pitlane.
+    #[arg(long = "demo-kill", env = "PITWALL_DEMO_KILL", value_delimiter = ',', global = true)]
+    pub demo_kill: Vec<pitwall_testbed::FeedKill>,
     /// Let upstream fetches reach this otherwise blocked HOST[:PORT] (repeatable).
     #[arg(long = "allow-upstream", env = "PITWALL_ALLOW_UPSTREAM", value_delimiter = ',', global = true)]
     pub allow_upstream: Vec<String>,
@@ -118,6 +125,9 @@ fn parse_net(text: &str) -> Result<ipnet::IpNet, String> {
         .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
         .map_err(|_| format!("{text:?} is not an address or network (e.g. 10.0.0.0/8 or 192.0.2.7)"))
 }
+
+/// Shortest demo token lifetime accepted (the refresh floor is 5 s).
+pub const MIN_DEMO_TOKEN_TTL: Duration = Duration::from_secs(6);
 
 /// Shortest relay key accepted: relay URLs are sealed with a key derived from it.
 pub const MIN_RELAY_KEY_CHARS: usize = 32;
@@ -185,6 +195,23 @@ impl Config {
         }
         if f.header_read_timeout.is_zero() {
             return Err(ConfigError::new("--header-read-timeout", "must be longer than 0s"));
+        }
+        self.check_demo()
+    }
+
+    /// The demo's knobs need `--demo`, and tokens that outlive one refresh.
+    fn check_demo(&self) -> Result<(), ConfigError> {
+        let f = &self.flags;
+        if !f.demo && !f.demo_kill.is_empty() {
+            return Err(ConfigError::new("--demo-kill", "only applies with --demo"));
+        }
+        if f.demo_token_ttl < MIN_DEMO_TOKEN_TTL {
+            return Err(ConfigError::new(
+                "--demo-token-ttl",
+                format!(
+                    "must be at least {MIN_DEMO_TOKEN_TTL:?}: shorter tokens expire before a refresh can replace them"
+                ),
+            ));
         }
         Ok(())
     }
@@ -276,6 +303,11 @@ impl FileConfig {
     }
 
     /// Checks that need more than one value (e.g. unique source ids).
+    /// The `[[source]]` with this id.
+    pub fn source(&self, id: &str) -> Option<&SourceConfig> {
+        self.source.iter().find(|s| s.id == id)
+    }
+
     fn validate(&self, text: &str, origin: &str) -> Result<(), ConfigError> {
         let mut seen = HashSet::new();
         for (i, source) in self.source.iter().enumerate() {
@@ -303,6 +335,21 @@ impl FileConfig {
                     origin: origin.into(),
                     key: format!("source[{i}].poll"),
                     message: "must be at least 1s".into(),
+                });
+            }
+            let role_ok = |r: &str| {
+                !r.is_empty()
+                    && r.len() <= 32
+                    && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            };
+            if !role_ok(&source.role) {
+                return Err(ConfigError {
+                    origin: at(&format!("\"{}\"", source.role)),
+                    key: format!("source[{i}].role"),
+                    message: format!(
+                        "{:?} is not a role: use up to 32 lowercase letters, digits or dashes, e.g. \"main\", \"onboard\", \"pitlane\"",
+                        source.role
+                    ),
                 });
             }
         }
@@ -549,6 +596,13 @@ pub struct SourceConfig {
     /// Human label.
     #[serde(default)]
     pub label: String,
+    /// What the feed shows: `main` (the race broadcast, the default), `onboard`, `pitlane`, ...
+    /// The session URL and "Watch" play a `main` feed first.
+    #[serde(default = "default_role")]
+    pub role: String,
+    /// The driver an onboard feed follows, if any.
+    #[serde(default)]
+    pub driver: Option<String>,
     /// Session kinds this source serves; empty means all.
     #[serde(default)]
     pub sessions: Vec<SessionKind>,
@@ -558,6 +612,13 @@ pub struct SourceConfig {
     /// Handed to the extractor as-is.
     #[serde(default)]
     pub settings: BTreeMap<String, String>,
+}
+
+/// The role of a source that does not say.
+pub const MAIN_ROLE: &str = "main";
+
+fn default_role() -> String {
+    MAIN_ROLE.into()
 }
 
 fn default_poll() -> Duration {
@@ -648,6 +709,42 @@ settings = { page = "https://example.invalid/watch/main" }
     fn syntax_error_has_position() {
         let e = FileConfig::parse("[health\n", "p.toml").unwrap_err();
         assert!(e.origin.starts_with("p.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn demo_knobs_need_demo_and_a_useful_token_lifetime() {
+        let load = |args: &[&str]| Config::load(Cli::parse_from(args).flags);
+        assert_eq!(load(&["pitwall", "--demo-kill", "main@90s"]).unwrap_err().key, "--demo-kill");
+        assert_eq!(
+            load(&["pitwall", "--demo", "--demo-token-ttl", "2s"]).unwrap_err().key,
+            "--demo-token-ttl"
+        );
+        let config =
+            load(&["pitwall", "--demo", "--demo-token-ttl", "10s", "--demo-kill", "main@1m+30s,pitlane@2m"])
+                .unwrap();
+        let kills: Vec<_> = config.flags.demo_kill.iter().map(|k| (k.feed, k.after, k.down_for)).collect();
+        assert_eq!(
+            kills,
+            [
+                ("main", Duration::from_secs(60), Some(Duration::from_secs(30))),
+                ("pitlane", Duration::from_secs(120), None)
+            ]
+        );
+        for bad in ["nope@1s", "main", "main@soon", "main@1s+0s"] {
+            assert!(Cli::try_parse_from(["pitwall", "--demo", "--demo-kill", bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn roles_default_to_main_and_must_be_simple_words() {
+        let c = FileConfig::parse(EXAMPLE, "pitwall.toml").unwrap();
+        assert_eq!((c.source[0].role.as_str(), c.source[0].driver.as_deref()), ("main", None));
+        let onboard = "[[source]]\nid = \"a\"\nextractor = \"x\"\nrole = \"onboard\"\ndriver = \"VER\"\n";
+        let c = FileConfig::parse(onboard, "pitwall.toml").unwrap();
+        assert_eq!((c.source[0].role.as_str(), c.source[0].driver.as_deref()), ("onboard", Some("VER")));
+        let e =
+            FileConfig::parse(&onboard.replace("\"onboard\"", "\"Main Feed\""), "pitwall.toml").unwrap_err();
+        assert_eq!((e.key.as_str(), e.origin.as_str()), ("source[0].role", "pitwall.toml:4:8"));
     }
 
     #[test]

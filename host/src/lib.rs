@@ -54,6 +54,8 @@ pub struct AppState {
     pub masters: Arc<streams::masters::Masters>,
     /// Reactive refresh requests (refused playlists) to the poller, and extraction news back.
     pub refresh: Arc<streams::refresh::RefreshBus>,
+    /// Failed segments per stream, reported by the relay, read by session tracks.
+    pub media_errors: Arc<streams::errors::MediaErrors>,
 }
 
 /// Named readiness checks: `/readyz` answers 200 once every registered one is done, and jobs
@@ -172,6 +174,7 @@ pub async fn run_with_clock(
         sessions: Arc::default(),
         masters: Arc::default(),
         refresh: Arc::default(),
+        media_errors: Arc::default(),
     };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -291,7 +294,15 @@ pub const DEMO_FEEDS: [(&str, &str); 4] =
 /// schedule sources, season 9999 (live now), and one `demo-site` source per demo feed, reached
 /// as `tv.demo.invalid` (resolved to the testbed by the upstream guard).
 async fn start_demo(config: &mut Config) -> Result<pitwall_testbed::Testbed, RunError> {
-    let testbed = pitwall_testbed::Testbed::start(pitwall_testbed::TestbedConfig::default()).await?;
+    let testbed = pitwall_testbed::Testbed::start(pitwall_testbed::TestbedConfig {
+        token_ttl: config.flags.demo_token_ttl,
+        kills: config.flags.demo_kill.clone(),
+        ..pitwall_testbed::TestbedConfig::default()
+    })
+    .await?;
+    for kill in &config.flags.demo_kill {
+        tracing::warn!(feed = kill.feed, after = ?kill.after, down_for = ?kill.down_for, "demo: this feed will be killed on a timer (--demo-kill)");
+    }
     println!("testbed on {}", testbed.url());
     let schedule = &mut config.file.schedule;
     schedule.jolpica_url = format!("{}/jolpica/ergast/f1", testbed.url());
@@ -309,6 +320,8 @@ async fn start_demo(config: &mut Config) -> Result<pitwall_testbed::Testbed, Run
             id,
             extractor: "demo-site".into(),
             label: label.into(),
+            role: feed.split('-').next().unwrap_or(feed).into(),
+            driver: None,
             sessions: Vec::new(),
             poll: std::time::Duration::from_secs(60),
             settings: [("page".to_string(), format!("http://tv.{DEMO_DOMAIN}:{port}/demo-tv/watch/{feed}"))]

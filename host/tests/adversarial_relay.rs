@@ -542,6 +542,8 @@ fn direct_source(id: &str, settings: &[(&str, &str)]) -> SourceConfig {
         id: id.into(),
         extractor: "direct".into(),
         label: id.into(),
+        role: "main".into(),
+        driver: None,
         sessions: Vec::new(),
         poll: Duration::from_secs(1),
         settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),

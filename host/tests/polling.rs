@@ -14,6 +14,8 @@ fn source(id: &str, extractor: &str, settings: &[(&str, &str)]) -> SourceConfig 
         id: id.into(),
         extractor: extractor.into(),
         label: id.into(),
+        role: "main".into(),
+        driver: None,
         sessions: Vec::new(),
         poll: Duration::from_secs(1),
         settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),

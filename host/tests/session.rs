@@ -30,7 +30,8 @@ fn listing(text: &str) -> Listing {
     (p.media_sequence, p.discontinuity_sequence, segments)
 }
 
-/// Two demo-site sources (`main`, `onboard-1`) on the testbed's live session, both listed live.
+/// Two demo-site sources (`main` with role main, `onboard-1` with role onboard) on the testbed's
+/// live session, both listed live.
 /// Answers the testbed, the server, its temp dir, the live session and its `/streams` answer.
 async fn two_live_sources(health_interval: Duration) -> (Testbed, Server, tempfile::TempDir, String, Value) {
     let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
@@ -49,6 +50,8 @@ async fn two_live_sources(health_interval: Duration) -> (Testbed, Server, tempfi
             id: format!("tb-{feed}"),
             extractor: "demo-site".into(),
             label: format!("Feed {feed}"),
+            role: feed.split('-').next().unwrap().into(),
+            driver: None,
             sessions: Vec::new(),
             poll: Duration::from_secs(30),
             settings: [("page".to_string(), format!("{}/demo-tv/watch/{feed}", testbed.url()))].into(),
@@ -126,21 +129,50 @@ async fn the_session_url_fails_over_when_the_playing_feed_dies() {
     assert!(!first.contains("token="), "URIs go through the relay: {first}");
     check(&first);
 
-    // The stream the session plays is the best ranked one: kill its feed.
-    let playing = streams["streams"][0]["source"].as_str().unwrap().trim_start_matches("tb-").to_string();
+    // The session plays a main feed first, whatever the ranking says; `/streams` names the roles.
+    let roles: BTreeMap<&str, &str> = streams["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["source"].as_str().unwrap(), s["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(roles, BTreeMap::from([("tb-main", "main"), ("tb-onboard-1", "onboard")]));
+    let status: Value = server.get(&format!("/live/session/{live}/status")).await.json().await.unwrap();
+    assert_eq!(status["playing"]["source"], "tb-main", "{status:#}");
+    assert_eq!(
+        (&status["playing"]["label"], &status["playing"]["role"]),
+        (&json!("Feed main"), &json!("main"))
+    );
+    assert_eq!(status["switches"], json!([]), "starting to play is not a switch");
+    let playing = "main";
     fault(&testbed, json!({"feed": playing, "mode": "dead"})).await;
-    // Bounded (60 s): the session goes on with the other feed, marked as a discontinuity.
+    // Bounded (60 s): the session goes on with the other feed, marked as a discontinuity. (The
+    // testbed's feeds have discontinuities of their own, at each loop of their media: the status
+    // says when the switch happened.)
+    let discontinuities = |l: &Listing| l.1 + l.2.iter().filter(|(.., d)| *d).count() as u64;
+    let before = check(&server.get(&variant).await.text().await.unwrap());
     let mut switched_at = None;
     for _ in 0..120 {
-        let text = server.get(&variant).await.text().await.unwrap();
-        let (_, _, segments) = check(&text);
-        if segments.iter().any(|(.., d)| *d) {
-            switched_at = segments.last().map(|(seq, ..)| *seq);
+        let listing = check(&server.get(&variant).await.text().await.unwrap());
+        let status: Value = server.get(&format!("/live/session/{live}/status")).await.json().await.unwrap();
+        if status["playing"]["source"] == "tb-onboard-1" {
+            assert!(discontinuities(&listing) > discontinuities(&before), "a switch without a discontinuity");
+            switched_at = listing.2.last().map(|(seq, ..)| *seq);
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let switched_at = switched_at.expect("the session never switched streams");
+    let status: Value = server.get(&format!("/live/session/{live}/status")).await.json().await.unwrap();
+    assert_eq!(status["playing"]["source"], "tb-onboard-1", "{status:#}");
+    let switches = status["switches"].as_array().unwrap();
+    assert_eq!(switches.len(), 1, "{status:#}");
+    assert_eq!(
+        (&switches[0]["from_label"], &switches[0]["to_label"]),
+        (&json!("Feed main"), &json!("Feed onboard-1"))
+    );
+    assert!(switches[0]["reason"].as_str().unwrap().contains("404"), "{status:#}");
+    assert_eq!(status["playing"]["since"], switches[0]["at"]);
     // It keeps advancing on the other feed: new segments after the switch (bounded: 30 s).
     let mut advanced = false;
     for _ in 0..60 {
@@ -155,6 +187,8 @@ async fn the_session_url_fails_over_when_the_playing_feed_dies() {
     // A quality that no stream of this session has is a 404; a session without streams is a 503.
     assert_eq!(server.get(&format!("/live/session/{live}/banana.m3u8")).await.status(), 404);
     assert_eq!(server.get("/live/session/1999-01-race/720p.m3u8").await.status(), 503);
+    let nothing: Value = server.get("/live/session/1999-01-race/status").await.json().await.unwrap();
+    assert_eq!(nothing, json!({"session": "1999-01-race", "playing": null, "switches": []}));
 
     fault(&testbed, json!({"feed": playing, "mode": "ok"})).await;
     server.stop().await;
@@ -186,6 +220,79 @@ async fn a_refused_playlist_brings_a_new_extraction_at_once() {
     assert!(after > before, "no extraction after the refusal ({before} → {after})");
     fault(&testbed, json!({"feed": "main", "mode": "ok"})).await;
     assert_eq!(server.get(&format!("/live/{id}/720p.m3u8")).await.status(), 200);
+    server.stop().await;
+    testbed.shutdown().await;
+}
+
+/// The relay URIs of a media playlist's segments.
+fn segment_uris(text: &str) -> Vec<String> {
+    text.lines().filter(|l| l.starts_with("/relay/")).map(str::to_string).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_segments_move_the_session_on_while_the_playlist_still_answers() {
+    // A long health interval: the probe (which reads playlists) does not decide this.
+    let (testbed, server, _tmp, live, _streams) = two_live_sources(Duration::from_secs(60)).await;
+    let variant = format!("/live/session/{live}/720p.m3u8");
+    let first = server.get(&variant).await.text().await.unwrap();
+    let status: Value = server.get(&format!("/live/session/{live}/status")).await.json().await.unwrap();
+    assert_eq!(status["playing"]["source"], "tb-main", "{status:#}");
+    fault(&testbed, json!({"feed": "main", "mode": "segments-404"})).await;
+    // Viewers' segment requests fail: two are not enough to leave the stream, three are.
+    let uris = segment_uris(&first);
+    assert!(uris.len() >= 3, "{first}");
+    let playing = || async {
+        server.get(&variant).await.text().await.unwrap();
+        let status: Value = server.get(&format!("/live/session/{live}/status")).await.json().await.unwrap();
+        status
+    };
+    for (i, uri) in uris.iter().take(3).enumerate() {
+        assert_eq!(server.get(uri).await.status(), 404, "segment {i}");
+        if i == 1 {
+            let status = playing().await;
+            assert_eq!(status["playing"]["source"], "tb-main", "switched after two failures: {status:#}");
+        }
+    }
+    let status = playing().await;
+    assert_eq!(status["playing"]["source"], "tb-onboard-1", "not switched after three failures: {status:#}");
+    let reason = status["switches"][0]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("segments: upstream answered HTTP 404"), "{reason}");
+    fault(&testbed, json!({"feed": "main", "mode": "ok"})).await;
+    server.stop().await;
+    testbed.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_segment_brings_a_new_extraction_at_once() {
+    let (testbed, server, _tmp, _live, streams) = two_live_sources(Duration::from_secs(60)).await;
+    let main = streams["streams"].as_array().unwrap().iter().find(|s| s["source"] == "tb-main").unwrap();
+    let id = main["id"].as_str().unwrap().to_string();
+    let extracted = || async {
+        server
+            .metrics()
+            .await
+            .lines()
+            .filter(|l| l.starts_with("pitwall_extractions_total{") && l.contains("source=\"tb-main\""))
+            .filter(|l| l.contains("outcome=\"ok\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum::<u64>()
+    };
+    let playlist = server.get(&format!("/live/{id}/720p.m3u8")).await.text().await.unwrap();
+    let before = extracted().await;
+    fault(&testbed, json!({"feed": "main", "mode": "segments-403"})).await;
+    let uri = segment_uris(&playlist).pop().unwrap();
+    assert_eq!(server.get(&uri).await.status(), 403);
+    // The poll period is 30 s; the refusal brings an extraction within one call (bounded: 20 s).
+    let mut after = before;
+    for _ in 0..200 {
+        after = extracted().await;
+        if after > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(after > before, "no extraction after a refused segment ({before} → {after})");
+    fault(&testbed, json!({"feed": "main", "mode": "ok"})).await;
     server.stop().await;
     testbed.shutdown().await;
 }

@@ -59,6 +59,8 @@ async fn dead_streams_drop_out_and_come_back() {
             id: format!("tb-{feed}"),
             extractor: "demo-site".into(),
             label: format!("Feed {feed}"),
+            role: "main".into(),
+            driver: None,
             sessions: Vec::new(),
             poll: Duration::from_secs(2),
             settings: [("page".to_string(), format!("{}/demo-tv/watch/{feed}", testbed.url()))].into(),

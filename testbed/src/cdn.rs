@@ -163,6 +163,15 @@ async fn variant_file(
     };
     let live_edge = hls::live_edge(clock, segment_secs);
     let not_found = || ApiError::not_found(format!("no such object {file:?}")).into_response();
+    if file != "index.m3u8" {
+        match fault {
+            Some(FeedFault::SegmentsDead) => return not_found(),
+            Some(FeedFault::SegmentsForbidden) => {
+                return ApiError::new(StatusCode::FORBIDDEN, "forbidden", "token revoked").into_response();
+            }
+            _ => {}
+        }
+    }
     match (feed.packaging, file.as_str()) {
         (_, "index.m3u8") => {
             let text = hls::media_playlist(&MediaRequest {

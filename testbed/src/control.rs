@@ -1,7 +1,7 @@
 //! `/_control/…`: how tests, benchmarks and the demo steer the simulated internet.
 //!
 //! - `POST /_control/fault` with one of
-//!   `{"feed": NAME, "mode": "dead|403|500|empty|stale|slow|ok"}`,
+//!   `{"feed": NAME, "mode": "dead|403|500|empty|stale|slow|segments-404|segments-403|ok"}`,
 //!   `{"source": "jolpica"|"openf1", "mode": "slow|500|malformed|ok"}`,
 //!   `{"site": "demo-tv", "mode": "no-csrf|bad-token-json|no-url|ok"}` → `{"ok": true}`
 //! - `GET /_control/token?feed=NAME` → `{"url": absolute tokenised master URL, "expires_at": secs}`
@@ -67,7 +67,14 @@ async fn fault(State(ctx): State<Ctx>, body: Bytes) -> Result<Json<Value>, ApiEr
                 "empty" => Some(FeedFault::Empty),
                 "stale" => Some(FeedFault::Stale { frozen_at: now() }),
                 "slow" => Some(FeedFault::Slow),
-                other => return Err(bad_mode(other, "dead|403|500|empty|stale|slow|ok")),
+                "segments-404" => Some(FeedFault::SegmentsDead),
+                "segments-403" => Some(FeedFault::SegmentsForbidden),
+                other => {
+                    return Err(bad_mode(
+                        other,
+                        "dead|403|500|empty|stale|slow|segments-404|segments-403|ok",
+                    ));
+                }
             };
             let mut faults = ctx.shared.faults();
             match fault {

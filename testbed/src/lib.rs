@@ -59,6 +59,46 @@ pub struct TestbedConfig {
     /// embedded media is cut in 2 s segments, so only the default 2 is truthful; smaller values
     /// make tests slide faster.
     pub segment_secs: u32,
+    /// Feeds to kill (404 on everything) on a timer counted from start, e.g. for soak runs.
+    pub kills: Vec<FeedKill>,
+}
+
+/// `FEED@AFTER[+FOR]`: feed `FEED` goes dead `AFTER` the testbed starts, and comes back `FOR`
+/// later (never, without `+FOR`). Durations in humantime form: `90s`, `2m`, `1h30m`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedKill {
+    /// A name from [`FEEDS`].
+    pub feed: &'static str,
+    /// Time from start until the feed dies.
+    pub after: Duration,
+    /// How long it stays dead; `None` means until the testbed stops.
+    pub down_for: Option<Duration>,
+}
+
+impl std::str::FromStr for FeedKill {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (feed, when) = text
+            .split_once('@')
+            .ok_or_else(|| format!("{text:?} is not FEED@AFTER[+FOR] (e.g. main@90s or main@90s+30s)"))?;
+        let feed = media::feed_by_name(feed.trim())
+            .ok_or_else(|| format!("unknown feed {feed:?} (one of {})", FEEDS.join(", ")))?
+            .name;
+        let (after, down_for) = match when.split_once('+') {
+            Some((after, down)) => (after, Some(down)),
+            None => (when, None),
+        };
+        let duration = |d: &str| {
+            humantime::parse_duration(d.trim())
+                .map_err(|e| format!("{d:?} in {text:?} is not a duration: {e}"))
+        };
+        let down_for = down_for.map(duration).transpose()?;
+        if down_for == Some(Duration::ZERO) {
+            return Err(format!("{text:?}: the time a feed stays dead must be more than 0"));
+        }
+        Ok(FeedKill { feed, after: duration(after)?, down_for })
+    }
 }
 
 impl Default for TestbedConfig {
@@ -67,6 +107,7 @@ impl Default for TestbedConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             token_ttl: Duration::from_secs(120),
             segment_secs: 2,
+            kills: Vec::new(),
         }
     }
 }
@@ -77,6 +118,18 @@ pub struct Testbed {
     second_addr: SocketAddr,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+}
+
+/// Kills one feed on its timer (and revives it when the kill has an end).
+async fn run_kill(shared: Arc<Shared>, kill: FeedKill) {
+    tokio::time::sleep(kill.after).await;
+    tracing::warn!(feed = kill.feed, down_for = ?kill.down_for, "testbed: feed killed on its timer");
+    shared.faults().feeds.insert(kill.feed, state::FeedFault::Dead);
+    if let Some(down_for) = kill.down_for {
+        tokio::time::sleep(down_for).await;
+        shared.faults().feeds.remove(kill.feed);
+        tracing::warn!(feed = kill.feed, "testbed: feed back on its timer");
+    }
 }
 
 /// The routes one origin serves.
@@ -109,9 +162,10 @@ impl Testbed {
         let second_addr = second.local_addr()?;
         // Load the embedded media now, so a bad media tree fails at start, not mid-request.
         std::sync::LazyLock::force(&media::STATS);
+        let kills = config.kills.clone();
         let shared = Arc::new(Shared::new(config, addr, second_addr));
         let (stop, _) = watch::channel(false);
-        let tasks = [(main, Origin::Main), (second, Origin::Second)]
+        let mut tasks: Vec<JoinHandle<()>> = [(main, Origin::Main), (second, Origin::Second)]
             .into_iter()
             .map(|(listener, origin)| {
                 let router = app(shared.clone(), origin);
@@ -127,6 +181,15 @@ impl Testbed {
                 })
             })
             .collect();
+        for kill in kills {
+            let (shared, mut stopped) = (shared.clone(), stop.subscribe());
+            tasks.push(tokio::spawn(async move {
+                tokio::select! {
+                    () = run_kill(shared, kill) => {}
+                    _ = stopped.wait_for(|s| *s) => {}
+                }
+            }));
+        }
         Ok(Testbed { addr, second_addr, stop, tasks })
     }
 

@@ -20,6 +20,9 @@ struct Args {
     /// Segment duration of the live playlists, in seconds (the media is cut for 2).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=60))]
     segment_secs: u32,
+    /// Kill a feed on a timer: `FEED@AFTER[+FOR]`, e.g. `main@90s` or `main@90s+30s` (repeatable).
+    #[arg(long = "kill")]
+    kills: Vec<pitwall_testbed::FeedKill>,
 }
 
 #[tokio::main]
@@ -33,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
         listen: args.listen,
         token_ttl: args.token_ttl,
         segment_secs: args.segment_secs,
+        kills: args.kills,
     })
     .await?;
     {

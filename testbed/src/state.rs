@@ -34,6 +34,10 @@ pub enum FeedFault {
     },
     /// Every answer is delayed by [`SLOW_DELAY`].
     Slow,
+    /// Playlists answer; segments (and keys, init sections) 404.
+    SegmentsDead,
+    /// Playlists answer; segments (and keys, init sections) 403, as a CDN that revoked a token.
+    SegmentsForbidden,
 }
 
 /// A fault injected into a schedule API.

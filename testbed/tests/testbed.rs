@@ -801,3 +801,30 @@ async fn shutdown_stops_serving() {
     tb.shutdown().await;
     assert!(reqwest::Client::new().get(format!("{url}/")).send().await.is_err());
 }
+
+#[tokio::test]
+async fn a_feed_killed_on_a_timer_dies_and_comes_back() {
+    let kill: pitwall_testbed::FeedKill = "main@300ms+1s".parse().unwrap();
+    let tb = start_with(TestbedConfig { kills: vec![kill], ..TestbedConfig::default() }).await;
+    let master = master_url(&tb, "main").await;
+    let other = master_url(&tb, "onboard-1").await;
+    // Bounded (10 s each): 404 once the timer fires, 200 again after its end; other feeds unharmed.
+    let mut seen = Vec::new();
+    for want in [StatusCode::NOT_FOUND, StatusCode::OK] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = status(&master).await;
+            if seen.last() != Some(&got) {
+                seen.push(got);
+            }
+            if got == want {
+                break;
+            }
+            assert!(Instant::now() < deadline, "feed main never answered {want}: {seen:?}");
+            assert_eq!(status(&other).await, StatusCode::OK, "another feed was harmed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(seen[seen.len() - 2..], [StatusCode::NOT_FOUND, StatusCode::OK], "{seen:?}");
+    tb.shutdown().await;
+}

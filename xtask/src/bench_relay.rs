@@ -87,9 +87,9 @@ pub fn run(root: &Path) -> Result<Vec<String>> {
     ));
 
     // Memory per viewer: peak RSS growth while 500 connections pull segments.
-    let before = proc_status(pitwall.pid(), "VmRSS:");
+    let before = crate::process::proc_status(pitwall.pid(), "VmRSS:");
     wrk(&pw, &relay_segment, 500)?;
-    let peak = proc_status(pitwall.pid(), "VmHWM:");
+    let peak = crate::process::proc_status(pitwall.pid(), "VmHWM:");
     rows.push(format!(
         "| pitwall peak RSS growth per viewer, 500 connections on one stream | {} KiB (RSS {} → peak {} MiB) |\n",
         peak.saturating_sub(before) / 500,
@@ -205,15 +205,6 @@ fn wrk(addr: &str, path: &str, connections: u32) -> Result<f64> {
         "KB" => number / 1024.0,
         _ => number / (1024.0 * 1024.0),
     })
-}
-
-fn proc_status(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// nginx as a plain reverse proxy to the testbed, on a free loopback port.

@@ -4,6 +4,7 @@
 //! - `demo`: build, then run pitwall with the built-in demo sources.
 //! - `ci`: install what is missing, check formatting and lints, build, run every suite.
 //! - `bench`: build release and measure; results go to `docs/BENCHMARKS.md`.
+//! - `soak`: play a live session's URL in Chromium for minutes while tokens expire and a feed dies.
 //!
 //! No dependencies on purpose: this crate must compile in seconds on a fresh machine.
 
@@ -11,6 +12,7 @@ mod bench;
 mod bench_relay;
 mod install;
 mod process;
+mod soak;
 #[cfg(test)]
 mod tidy;
 
@@ -26,7 +28,7 @@ use process::{Service, run};
 type Result<T = ()> = std::result::Result<T, String>;
 
 /// Cargo build profile for host-side artefacts.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Profile {
     Dev,
     Release,
@@ -60,8 +62,14 @@ fn main() -> ExitCode {
         "demo" => demo(),
         "ci" => ci(),
         "bench" => bench::run(&root()),
+        "soak" => soak::Soak::from_args(&args[1..]).and_then(|soak| {
+            build(soak.profile)?;
+            step("soak", || soak.run(&root()))
+        }),
         _ => {
-            eprintln!("usage: cargo xtask <build|demo|ci|bench>");
+            eprintln!(
+                "usage: cargo xtask <build|demo|ci|bench|soak [--minutes N] [--token-ttl D] [--kill FEED@AFTER[+FOR]] [--release]>"
+            );
             return ExitCode::from(if task == "help" || task == "--help" { 0 } else { 2 });
         }
     };
@@ -167,6 +175,7 @@ fn ci() -> Result {
         }
     })?;
     step("browser tests", || browser_tests(&root, Profile::Dev))?;
+    step("soak: the session URL for 3 minutes", || soak::Soak::ci().run(&root))?;
     step("infra static checks", || {
         run(Command::new("bash").arg(root.join("infra/tests/run.sh")).current_dir(&root))
     })?;

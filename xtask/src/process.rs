@@ -140,3 +140,13 @@ pub fn free_port() -> Result<u16> {
         TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| format!("bind a free port: {e}"))?;
     listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
+
+/// A numeric field of `/proc/PID/status` (e.g. `VmRSS:` in KiB); 0 when unreadable.
+pub fn proc_status(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}

@@ -19,7 +19,9 @@ use url::Url;
 use super::{auth, error::AppError};
 use crate::{
     AppState,
+    jobs::health::load,
     relay::{HeaderScope, Relay, token::TokenError, upstream::UpstreamError},
+    streams::refresh,
 };
 
 /// Media types HLS players load segments, parts, maps and keys as; anything else an upstream
@@ -85,8 +87,17 @@ pub async fn relay(
         return playlist_response(&state.relay, &url, &scope, now()).await;
     }
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
-    let (head, body) =
-        state.relay.upstream.stream(&url, scope.headers_for(&url), range).await.map_err(upstream_error)?;
+    let fetched = state.relay.upstream.stream(&url, scope.headers_for(&url), range).await;
+    if let Some(stream) = scope.stream() {
+        let status = match &fetched {
+            Ok((head, _)) => Some(head.status),
+            Err(e) => failure_status(e),
+        };
+        if let Some(status) = status {
+            report_media(&state, stream, status).await;
+        }
+    }
+    let (head, body) = fetched.map_err(upstream_error)?;
     let status = StatusCode::from_u16(head.status).unwrap_or(StatusCode::OK);
     let mut response = if method == Method::HEAD {
         Response::new(Body::empty())
@@ -99,6 +110,27 @@ pub async fn relay(
     response.headers_mut().insert(header::CONTENT_TYPE, typed);
     response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     Ok(response)
+}
+
+/// Counts a stream's media answer for the session URL's switch (`streams::errors`); a refusal
+/// (401/403/410) also asks for the stream's source to be extracted again now.
+async fn report_media(state: &AppState, stream: &str, status: u16) {
+    state.media_errors.record(stream, status);
+    if refresh::is_refused(status)
+        && let Some(health) = load(state.store.as_ref(), stream).await
+    {
+        state.refresh.request(&health.source, &health.session);
+    }
+}
+
+/// The status an upstream failure counts as (a refused address is pitwall's policy, not the stream's).
+fn failure_status(e: &UpstreamError) -> Option<u16> {
+    match e {
+        UpstreamError::Status(code) => Some(*code),
+        UpstreamError::Timeout => Some(504),
+        UpstreamError::Transport(_) | UpstreamError::TooLarge => Some(502),
+        UpstreamError::Blocked(_) => None,
+    }
 }
 
 /// Fetches and rewrites a playlist, sending the headers of `scope` only where it allows them.

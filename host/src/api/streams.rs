@@ -7,7 +7,7 @@
 use axum::{
     Json,
     extract::{Path, Query, State},
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -61,17 +61,14 @@ fn refresh_error_view(e: &RefreshError) -> Value {
 fn render(state: &AppState, h: &StreamHealth, refresh_error: Option<&RefreshError>) -> Value {
     let site = state.plugins.get(&h.extractor).map(|p| p.prepared.info.name.clone());
     // The operator's source label names the stream; the extractor's label stays as `candidate`.
-    let label = state
-        .config
-        .file
-        .source
-        .iter()
-        .find(|s| s.id == h.source && !s.label.is_empty())
-        .map_or(h.label.clone(), |s| s.label.clone());
+    let source = state.config.file.source(&h.source);
+    let label = session::display_label(state, h);
     let best = h.variants.iter().max_by_key(|v| v.bandwidth.unwrap_or(0));
     let mut v = json!({
         "id": h.id,
         "session": h.session, "source": h.source, "extractor": h.extractor, "site": site, "label": label, "candidate": h.label,
+        "role": source.map_or(crate::config::MAIN_ROLE, |s| s.role.as_str()),
+        "driver": source.and_then(|s| s.driver.as_deref()),
         "status": h.status, "last_checked": time(h.last_checked), "last_live": time(h.last_live),
         "latency_ms": h.latency_ms, "bandwidth": best.and_then(|b| b.bandwidth),
         "resolution": best.and_then(|b| b.resolution.clone()),
@@ -237,11 +234,15 @@ async fn refreshed(state: &AppState, health: &StreamHealth, stale: &Candidate) -
 }
 
 /// `GET /live/session/{session}/{file}`: `master.m3u8` or `{variant}.m3u8` of the session's
-/// best live stream, failing over to the next one behind the same URL.
+/// best live stream, failing over to the next one behind the same URL; `status` says what it
+/// plays.
 pub async fn live_session(
     State(state): State<AppState>,
     Path((session, file)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
+    if file == "status" {
+        return Ok(Json(session_status(&state, &session).await).into_response());
+    }
     let name = file.strip_suffix(".m3u8").ok_or_else(|| AppError::NotFound(format!("no file {file}")))?;
     let sessions = state.sessions.clone();
     let body = if name == "master" {
@@ -254,6 +255,34 @@ pub async fn live_session(
         Err(e @ SessionError::NotFound(_)) => Err(AppError::NotFound(e.to_string())),
         Err(e @ SessionError::NoStream(_)) => Err(AppError::NotReady(e.to_string())),
     }
+}
+
+/// `GET /live/session/{session}/status`: which stream the session URL plays, since when, and
+/// its last switches (oldest first), named as `/streams` names them.
+async fn session_status(state: &AppState, session: &str) -> Value {
+    let log = state.sessions.log(session);
+    let streams: Vec<StreamHealth> =
+        load_all(state.store.as_ref()).await.into_iter().filter(|h| h.session == session).collect();
+    let find = |id: &str| streams.iter().find(|h| h.id == id);
+    let label = |id: &str| find(id).map(|h| session::display_label(state, h));
+    let playing = log.playing.as_ref().map_or(Value::Null, |(id, since)| {
+        let h = find(id);
+        json!({
+            "stream": id, "label": label(id), "since": time(Some(*since)),
+            "source": h.map(|h| &h.source), "role": h.map(|h| session::role(state, h)),
+        })
+    });
+    let switches: Vec<Value> = log
+        .switches
+        .iter()
+        .map(|s| {
+            json!({
+                "at": time(Some(s.at)), "from": s.from, "from_label": label(&s.from),
+                "to": s.to, "to_label": label(&s.to), "reason": s.reason,
+            })
+        })
+        .collect();
+    json!({ "session": session, "playing": playing, "switches": switches })
 }
 
 /// `GET /live/{id}/{file}`: `master.m3u8` or `{variant}.m3u8`. The variant is resolved from the
@@ -290,7 +319,7 @@ async fn live_from(
         // A media playlist is its own (only) variant.
         Resolved::Media { base, text, scope } if name == "master" => {
             let body = relay
-                .rewrite(&text, &base, &scope, now)
+                .rewrite(&text, &base, &scope.for_stream(id), now)
                 .await
                 .map_err(|e| AppError::BadGateway(e.to_string()))?;
             return Ok(playlist_body(body));
@@ -299,11 +328,13 @@ async fn live_from(
             return Err(AppError::NotFound(format!("stream {id} has no variant {name:?}")));
         }
     };
+    // Relay URLs name the stream, so failed segments count against it (and a refusal refreshes it).
+    let scope = master.scope.for_stream(id);
     if name == "master" {
         let body = playlist::rewrite(&master.text, &master.base, |uri, kind| {
             match master.variants.iter().find(|v| &v.url == uri) {
                 Some(v) if kind == UriKind::Playlist => format!("/live/{id}/{}.m3u8", v.label),
-                _ => relay.url_for(uri, kind, &master.scope, now),
+                _ => relay.url_for(uri, kind, &scope, now),
             }
         })
         .map_err(|e| AppError::BadGateway(e.to_string()))?;
@@ -319,9 +350,7 @@ async fn live_from(
         .playlist(&variant.url, master.scope.headers_for(&variant.url))
         .await
         .map_err(upstream_error)?;
-    let body = relay
-        .rewrite(&text, &base, &master.scope, now)
-        .await
-        .map_err(|e| AppError::BadGateway(e.to_string()))?;
+    let body =
+        relay.rewrite(&text, &base, &scope, now).await.map_err(|e| AppError::BadGateway(e.to_string()))?;
     Ok(playlist_body(body))
 }

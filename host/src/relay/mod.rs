@@ -65,11 +65,13 @@ pub fn resource_id(url: &Url) -> String {
 /// Playlists larger than this are rewritten on the blocking pool, off the async workers.
 pub const BLOCKING_REWRITE: usize = 256 * 1024;
 
-/// A candidate's upstream request headers and the origins they may be sent to.
+/// A candidate's upstream request headers, the origins they may be sent to, and the stream its
+/// resources belong to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HeaderScope {
     headers: Vec<(String, String)>,
     origins: Vec<String>,
+    stream: Option<String>,
 }
 
 /// `scheme://host:port` of `url` (ports always written, so two loopback ports differ).
@@ -95,14 +97,24 @@ impl HeaderScope {
         if origin_of(served) != origins[0] {
             origins.push(origin_of(served));
         }
-        HeaderScope { headers: headers.to_vec(), origins }
+        HeaderScope { headers: headers.to_vec(), origins, stream: None }
+    }
+
+    /// The same scope, its relay URLs marked as resources of `stream`.
+    pub fn for_stream(&self, stream: &str) -> Self {
+        HeaderScope { stream: Some(stream.to_string()), ..self.clone() }
+    }
+
+    /// The stream whose resources these are, if known.
+    pub fn stream(&self) -> Option<&str> {
+        self.stream.as_deref()
     }
 
     /// The scope sealed in a relay token. Tokens from before scoping carry no origins: their
     /// headers go to the target's own origin only.
     pub fn of_target(target: &RelayTarget, url: &Url) -> Self {
         let origins = if target.origins.is_empty() { vec![origin_of(url)] } else { target.origins.clone() };
-        HeaderScope { headers: target.headers.clone(), origins }
+        HeaderScope { headers: target.headers.clone(), origins, stream: target.stream.clone() }
     }
 
     /// Whether `url` may receive the headers.
@@ -153,6 +165,7 @@ fn seal_url(key: &RelayKey, url: &Url, kind: UriKind, scope: &HeaderScope, now: 
         url: url.to_string(),
         headers: if covered { scope.headers.clone() } else { Vec::new() },
         origins: if covered { scope.origins.clone() } else { Vec::new() },
+        stream: scope.stream.clone(),
         kind: kind_letter(kind),
         expires: now + ttl,
     };
@@ -219,12 +232,22 @@ mod tests {
             &u("http://127.0.0.1:1000/v.m3u8"),
         );
         assert_eq!(child, scope);
+        // The stream a resource belongs to travels from a playlist to its children.
+        let owned = scope.for_stream("st_1");
+        let relay_url = seal_url(&key, &u("http://127.0.0.1:1000/v.m3u8"), UriKind::Playlist, &owned, 0);
+        let target = key.open(relay_url.split("?t=").nth(1).unwrap(), 0).unwrap();
+        assert_eq!(
+            HeaderScope::of_target(&target, &u("http://127.0.0.1:1000/v.m3u8")).stream(),
+            Some("st_1")
+        );
+        assert_eq!(child.stream(), None);
         assert!(child.headers_for(&u("http://127.0.0.1:3000/x.ts")).is_empty());
         // Old tokens without origins: the target's own origin only.
         let old = RelayTarget {
             url: "http://a.example/v.m3u8".into(),
             headers: headers.clone(),
             origins: vec![],
+            stream: None,
             kind: 'p',
             expires: 0,
         };

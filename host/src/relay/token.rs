@@ -32,6 +32,10 @@ pub struct RelayTarget {
     /// Empty in tokens from before scoping: then only the target's own origin.
     #[serde(rename = "o", default, skip_serializing_if = "Vec::is_empty")]
     pub origins: Vec<String>,
+    /// The stream this resource belongs to (`/live` and session URLs), so the relay can report
+    /// its failures against it; absent for `/proxy`.
+    #[serde(rename = "w", default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<String>,
     /// `p` playlist, `s` segment, `k` key, `m` map, `d` data, `c` steering.
     #[serde(rename = "k")]
     pub kind: char,
@@ -154,6 +158,7 @@ mod tests {
             url: "https://cdn.example/live/seg-1.ts?token=secret".into(),
             headers: vec![("Cookie".into(), "session=abc".into())],
             origins: vec!["https://cdn.example".into()],
+            stream: Some("st_0123".into()),
             kind: 's',
             expires: 1_000,
         }

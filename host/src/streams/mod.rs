@@ -1,9 +1,11 @@
 //! The domain of a stream as viewers see it: [`track`] keeps one output media playlist that
 //! follows whichever upstream is current (the session URL's core), [`session`] chooses the
 //! upstream and fails over between a session's streams, [`masters`] keeps each candidate's master
-//! playlist so variant reloads do not fetch it again, and [`refresh`] carries reactive refresh
-//! requests (a refused playlist) to the poller.
+//! playlist so variant reloads do not fetch it again, [`refresh`] carries reactive refresh
+//! requests (a refused playlist or segment) to the poller, and [`errors`] counts each stream's
+//! failed segments for the session URL's switch.
 
+pub mod errors;
 pub mod masters;
 pub mod refresh;
 pub mod session;

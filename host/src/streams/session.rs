@@ -1,13 +1,14 @@
 //! The session URL: `/live/session/{session}/master.m3u8` lists one quality ladder for a
 //! session, and each `/live/session/{session}/{variant}.m3u8` is a [`Track`] fed by the session's
 //! current stream. When that stream dies (its playlist fetch fails, it stops advancing for three
-//! target durations, or the health board marks it dead) the track switches to the next-ranked
+//! target durations, its segments fail [`super::errors::THRESHOLD`] times in a row, or the health board
+//! marks it dead) the track switches to the next-ranked
 //! live stream behind the same URL; a stream that comes back is not switched back to while the
 //! current one plays. Variants of another stream are matched to the wanted quality by
 //! resolution, then bandwidth.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -18,6 +19,7 @@ use url::Url;
 use super::{masters::Resolved, refresh::is_refused, track::Track};
 use crate::{
     AppState,
+    config::MAIN_ROLE,
     health::board::{Status, StreamHealth, Variant, rank},
     jobs::health::load_all,
     relay::{HeaderScope, upstream::UpstreamError},
@@ -30,6 +32,8 @@ const MAX_TRACKS: usize = 256;
 const COOLDOWN: Duration = Duration::from_secs(30);
 /// A current stream that has not advanced for this many target durations is stale.
 const STALE_TARGET_DURATIONS: u32 = 3;
+/// Switches remembered per session for the status answer.
+const MAX_SWITCHES: usize = 20;
 
 /// Why a session playlist cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +63,46 @@ type SharedTrack = Arc<tokio::sync::Mutex<TrackState>>;
 pub struct Sessions {
     tracks: Mutex<HashMap<(String, String), SharedTrack>>,
     ladders: Mutex<HashMap<String, Vec<Variant>>>,
+    logs: Mutex<HashMap<String, PlayLog>>,
+}
+
+/// What a session URL plays and has switched from, for `/live/session/{session}/status`.
+#[derive(Debug, Clone, Default)]
+pub struct PlayLog {
+    /// The stream the session's tracks play now, and since when (Unix seconds).
+    pub playing: Option<(String, i64)>,
+    /// The last switches, oldest first.
+    pub switches: VecDeque<Switch>,
+}
+
+/// One move of a session URL from a stream to another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Switch {
+    /// Unix seconds.
+    pub at: i64,
+    /// The stream that failed.
+    pub from: String,
+    /// The stream that plays now.
+    pub to: String,
+    /// Why `from` was left.
+    pub reason: String,
+}
+
+impl PlayLog {
+    /// Records that a track now plays `to` (having played `from`, if it played anything).
+    fn record(&mut self, from: Option<&str>, to: &str, reason: Option<&str>, now: i64) {
+        if self.playing.as_ref().is_some_and(|(id, _)| id == to) {
+            return; // another quality of the session got there first
+        }
+        if let Some(from) = from.filter(|f| *f != to) {
+            if self.switches.len() == MAX_SWITCHES {
+                self.switches.pop_front();
+            }
+            let reason = reason.unwrap_or("stream failed").to_string();
+            self.switches.push_back(Switch { at: now, from: from.into(), to: to.into(), reason });
+        }
+        self.playing = Some((to.into(), now));
+    }
 }
 
 /// A stream's upstream media playlist for one quality, with where it came from.
@@ -122,12 +166,23 @@ impl Sessions {
         // Streams not in cooldown first; the rest only if nothing else is left.
         let (fresh, cooling): (Vec<&StreamHealth>, Vec<&StreamHealth>) =
             streams.iter().partition(|s| !st.failed.contains_key(&s.id));
+        let mut why: Option<String> = None;
         for stream in fresh.into_iter().chain(cooling) {
+            // Its playlist may answer while viewers' segments fail: that is a dead stream too.
+            if let Some(reason) = state.media_errors.failing(&stream.id) {
+                if st.track.stream() == Some(stream.id.as_str()) {
+                    tracing::info!(session, variant = label, stream = %stream.id, reason, "session stream's segments fail; trying the next");
+                }
+                st.failed.insert(stream.id.clone(), Instant::now());
+                why.get_or_insert(reason);
+                continue;
+            }
             let fetched = match fetch(state, stream, &want).await {
                 Ok(fetched) => fetched,
                 Err(e) => {
                     tracing::info!(session, variant = label, stream = %stream.id, error = %e, "session stream failed; trying the next");
                     st.failed.insert(stream.id.clone(), Instant::now());
+                    why.get_or_insert(format!("playlist: {e}"));
                     continue;
                 }
             };
@@ -143,10 +198,14 @@ impl Sessions {
             {
                 tracing::info!(session, variant = label, stream = %stream.id, "session stream stopped advancing; trying the next");
                 st.failed.insert(stream.id.clone(), Instant::now());
+                why.get_or_insert("stopped advancing".into());
                 continue;
             }
             if ingested.switched && was.is_some() {
                 tracing::info!(session, variant = label, from = was.as_deref().unwrap_or_default(), to = %stream.id, "session switched streams");
+            }
+            if ingested.switched {
+                self.record(session, was.as_deref(), &stream.id, why.as_deref(), now);
             }
             return Ok(st.track.render());
         }
@@ -156,6 +215,19 @@ impl Sessions {
         // Every stream failed this time: answer what was listed, so the player retries rather
         // than giving up; the next reload tries again.
         Ok(st.track.render())
+    }
+
+    /// What the session URL plays now and the last switches (empty until a player loads it).
+    pub fn log(&self, session: &str) -> PlayLog {
+        self.logs.lock().unwrap_or_else(|p| p.into_inner()).get(session).cloned().unwrap_or_default()
+    }
+
+    fn record(&self, session: &str, from: Option<&str>, to: &str, reason: Option<&str>, now: i64) {
+        let mut logs = self.logs.lock().unwrap_or_else(|p| p.into_inner());
+        if logs.len() >= MAX_TRACKS && !logs.contains_key(session) {
+            logs.clear();
+        }
+        logs.entry(session.to_string()).or_default().record(from, to, reason, now);
     }
 
     /// The quality `label` stands for: from the session's ladder, else read from the label.
@@ -209,8 +281,24 @@ fn stale_after(target_duration: u64) -> Duration {
     Duration::from_secs(target_duration.max(2)) * STALE_TARGET_DURATIONS
 }
 
+/// The name viewers see for a stream: its source's label, else the extractor's.
+pub fn display_label(state: &AppState, h: &StreamHealth) -> String {
+    state
+        .config
+        .file
+        .source(&h.source)
+        .filter(|s| !s.label.is_empty())
+        .map_or(h.label.clone(), |s| s.label.clone())
+}
+
+/// The role of a stream's source (`main` when the source does not say).
+pub fn role<'a>(state: &'a AppState, h: &StreamHealth) -> &'a str {
+    state.config.file.source(&h.source).map_or(MAIN_ROLE, |s| s.role.as_str())
+}
+
 /// The session's streams that may serve it, best first: the current one (unless dead), then
-/// the verified ones by rank, then the rest that are not dead.
+/// `main` feeds before other roles, each by rank (verified ones first), then the rest that are
+/// not dead.
 async fn ordered(state: &AppState, session: &str, current: Option<&str>) -> Vec<StreamHealth> {
     let now = chrono::Utc::now().timestamp();
     let interval = state.config.file.health.interval.as_secs().max(1) as i64;
@@ -220,6 +308,8 @@ async fn ordered(state: &AppState, session: &str, current: Option<&str>) -> Vec<
         .filter(|h| h.session == session && h.status != Status::Dead && h.status != Status::Unchecked)
         .collect();
     rank(&mut streams, now, interval);
+    // Stable: rank order is kept within each group.
+    streams.sort_by_key(|h| role(state, h) != MAIN_ROLE);
     if let Some(i) = current.and_then(|id| streams.iter().position(|s| s.id == id)) {
         let stream = streams.remove(i);
         streams.insert(0, stream);
@@ -251,7 +341,7 @@ async fn fetch(state: &AppState, stream: &StreamHealth, want: &Variant) -> Resul
         e.to_string()
     };
     let (base, text, scope) = match state.masters.resolve(relay, &candidate).await.map_err(failed)? {
-        Resolved::Media { base, text, scope } => (base, text, scope),
+        Resolved::Media { base, text, scope } => (base, text, scope.for_stream(&stream.id)),
         Resolved::Master(master) => {
             let chosen = master
                 .variants
@@ -263,7 +353,7 @@ async fn fetch(state: &AppState, stream: &StreamHealth, want: &Variant) -> Resul
                 .playlist(&chosen.url, master.scope.headers_for(&chosen.url))
                 .await
                 .map_err(failed)?;
-            (base, text, master.scope.clone())
+            (base, text, master.scope.for_stream(&stream.id))
         }
     };
     match m3u8_rs::parse_playlist_res(text.as_bytes()) {
@@ -298,5 +388,27 @@ mod tests {
         assert!(distance(&want, Some(720), 2_400_000) < distance(&want, Some(720), 1_000_000));
         let any = Variant { label: "main".into(), resolution: None, bandwidth: None };
         assert_eq!(distance(&any, Some(360), 1), (0, 0));
+    }
+
+    #[test]
+    fn the_log_keeps_one_entry_per_switch_and_the_last_twenty() {
+        let mut log = PlayLog::default();
+        log.record(None, "a", None, 10);
+        assert_eq!(log.playing, Some(("a".into(), 10)));
+        assert!(log.switches.is_empty(), "starting to play is not a switch");
+        log.record(Some("a"), "b", Some("playlist: 404"), 20);
+        // Another quality following the same failover does not log it twice.
+        log.record(Some("a"), "b", Some("playlist: 404"), 21);
+        assert_eq!(log.playing, Some(("b".into(), 20)));
+        assert_eq!(
+            log.switches.iter().cloned().collect::<Vec<_>>(),
+            [Switch { at: 20, from: "a".into(), to: "b".into(), reason: "playlist: 404".into() }]
+        );
+        for i in 0..30 {
+            log.record(Some(&format!("s{i}")), &format!("s{}", i + 1), None, 100 + i);
+        }
+        assert_eq!(log.switches.len(), MAX_SWITCHES);
+        assert_eq!(log.switches.back().map(|s| s.to.as_str()), Some("s30"));
+        assert_eq!(log.switches.front().map(|s| s.at), Some(110));
     }
 }
