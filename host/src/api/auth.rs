@@ -4,6 +4,12 @@
 //! an IP address, `localhost` or a `--public-host` name are served (a DNS-rebinding page has
 //! neither). `/proxy` exists only with `--admin-token`. Forwarded headers (`X-Forwarded-For`,
 //! `X-Forwarded-Proto`) count only from `--trusted-proxy` peers.
+//!
+//! TV players (VLC, Kodi, TiviMate…) can neither keep a cookie nor send a header, so the channel
+//! list and the playlists it points at also accept `?key=K`, a [`stream_key`] derived from the
+//! viewer token that opens only `/live/…`, `/channels.m3u` and `/guide.xml` (never the API or the
+//! web app). `/relay/…` URLs need no token: each is a sealed, expiring capability that only an
+//! admitted viewer's playlist hands out.
 
 use std::{
     collections::HashMap,
@@ -29,19 +35,54 @@ pub const COOKIE: &str = "pitwall_token";
 /// Paths that never need a token (orchestrator probes).
 const OPEN_PATHS: [&str; 2] = ["/healthz", "/readyz"];
 
+/// Paths a [`stream_key`] opens.
+fn keyed_path(path: &str) -> bool {
+    path.starts_with("/live/") || path == "/channels.m3u" || path == "/guide.xml"
+}
+
+/// The key TV players use instead of the viewer token (`?key=`), or `None` without a token:
+/// SHA-256 of the token under a fixed label, so the key opens streams but does not reveal the
+/// token (which also opens the web app and the API).
+pub fn stream_key(state: &AppState) -> Option<String> {
+    use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+    use sha2::{Digest, Sha256};
+    let token = state.config.flags.viewer_token.as_deref()?;
+    let digest =
+        Sha256::new().chain_update(b"pitwall stream key v1\0").chain_update(token.as_bytes()).finalize();
+    Some(URL_SAFE_NO_PAD.encode(&digest[..18]))
+}
+
+/// `?key=K` to append to pitwall URLs in an answer to a request that came with the valid key
+/// `given` (so a TV player's next request carries it too); empty otherwise.
+pub fn key_suffix(state: &AppState, given: Option<&str>) -> String {
+    match (given, stream_key(state)) {
+        (Some(given), Some(key)) if matches(given, &key) => format!("?key={key}"),
+        _ => String::new(),
+    }
+}
+
 /// Middleware enforcing the viewer token when one is configured.
 pub async fn require_viewer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(expected) = state.config.flags.viewer_token.as_deref() else {
         return next.run(request).await;
     };
-    if OPEN_PATHS.contains(&request.uri().path()) {
+    let path = request.uri().path();
+    if OPEN_PATHS.contains(&path) || path.starts_with("/relay/") {
         return next.run(request).await;
     }
     let client = client_ip(&state, &request);
     if let Some(wait) = state.throttle.blocked(client) {
         return throttled(wait);
     }
-    if let Some(given) = query_token(&request) {
+    if let Some(given) = query_param(&request, "key=") {
+        if keyed_path(path) && stream_key(&state).is_some_and(|key| matches(given, &key)) {
+            return next.run(request).await;
+        }
+        state.throttle.failed(client);
+        return AppError::Unauthorized("wrong key: take the URLs from /channels.m3u again".into())
+            .into_response();
+    }
+    if let Some(given) = query_param(&request, "token=") {
         if matches(given, expected) {
             return login_redirect(&request, expected, is_https(&state, &request));
         }
@@ -139,7 +180,7 @@ pub fn client_ip(state: &AppState, request: &Request) -> IpAddr {
 }
 
 /// Whether the client reached us over HTTPS, as told by a `--trusted-proxy` peer.
-fn is_https(state: &AppState, request: &Request) -> bool {
+pub fn is_https(state: &AppState, request: &Request) -> bool {
     let peer = serve::peer(request).ip();
     state.config.flags.trusted_proxy.iter().any(|net| net.contains(&peer))
         && request
@@ -239,9 +280,9 @@ fn presented_tokens(request: &Request) -> impl Iterator<Item = &str> {
     bearer(request.headers()).into_iter().chain(cookies)
 }
 
-/// `token` from the query string of a page request.
-fn query_token(request: &Request) -> Option<&str> {
-    request.uri().query()?.split('&').find_map(|kv| kv.strip_prefix("token="))
+/// A query parameter (`name` with its `=`), as sent.
+fn query_param<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request.uri().query()?.split('&').find_map(|kv| kv.strip_prefix(name))
 }
 
 /// Sets the cookie and redirects to the same path without the token in the address bar. The

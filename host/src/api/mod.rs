@@ -2,6 +2,7 @@
 //! Handlers live one file per resource and return `Result<_, AppError>`.
 
 pub mod auth;
+pub mod channels;
 pub mod error;
 pub mod extractors;
 pub mod relay;
@@ -54,6 +55,8 @@ pub fn router(state: AppState) -> Router {
         .route("/extractors", get(extractors::list))
         .route("/streams", get(streams::list))
         .route("/streams/{id}", get(streams::one))
+        .route("/channels.m3u", get(channels::m3u))
+        .route("/guide.xml", get(channels::guide))
         .merge(hls)
         .fallback(move |request: Request| web::serve(web_dir.clone(), request))
         .layer(middleware::from_fn_with_state(state.clone(), auth::require_viewer))

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
+    auth,
     error::AppError,
     relay::{now, playlist_body, upstream_error},
 };
@@ -47,6 +48,12 @@ pub struct StreamsQuery {
 #[derive(Deserialize)]
 pub struct StreamQuery {
     variant: Option<String>,
+}
+
+/// `?key=` of a TV player (checked by `auth::require_viewer`), carried into the URLs a master lists.
+#[derive(Deserialize)]
+pub struct KeyQuery {
+    key: Option<String>,
 }
 
 fn time(t: Option<i64>) -> Value {
@@ -239,6 +246,7 @@ async fn refreshed(state: &AppState, health: &StreamHealth, stale: &Candidate) -
 pub async fn live_session(
     State(state): State<AppState>,
     Path((session, file)): Path<(String, String)>,
+    Query(query): Query<KeyQuery>,
 ) -> Result<Response, AppError> {
     if file == "status" {
         return Ok(Json(session_status(&state, &session).await).into_response());
@@ -246,7 +254,7 @@ pub async fn live_session(
     let name = file.strip_suffix(".m3u8").ok_or_else(|| AppError::NotFound(format!("no file {file}")))?;
     let sessions = state.sessions.clone();
     let body = if name == "master" {
-        sessions.master(&state, &session).await
+        sessions.master(&state, &session, &auth::key_suffix(&state, query.key.as_deref())).await
     } else {
         sessions.media(&state, &session, name).await
     };
@@ -290,14 +298,16 @@ async fn session_status(state: &AppState, session: &str) -> Value {
 pub async fn live(
     State(state): State<AppState>,
     Path((id, file)): Path<(String, String)>,
+    Query(query): Query<KeyQuery>,
 ) -> Result<Response, AppError> {
     let name = file.strip_suffix(".m3u8").ok_or_else(|| AppError::NotFound(format!("no file {file}")))?;
     let (health, candidate) = current(&state, &id).await?;
-    match live_from(&state, &id, name, &candidate).await {
+    let suffix = auth::key_suffix(&state, query.key.as_deref());
+    match live_from(&state, &id, name, &candidate, &suffix).await {
         // The upstream refused the token before its time: extract again now and retry once.
         Err(AppError::Upstream(status, message)) if refresh::is_refused(status.as_u16()) => {
             match refreshed(&state, &health, &candidate).await {
-                Some(fresh) => live_from(&state, &id, name, &fresh).await,
+                Some(fresh) => live_from(&state, &id, name, &fresh, &suffix).await,
                 None => Err(AppError::Upstream(status, message)),
             }
         }
@@ -305,12 +315,13 @@ pub async fn live(
     }
 }
 
-/// `/live/{id}/{name}.m3u8` from `candidate`.
+/// `/live/{id}/{name}.m3u8` from `candidate`; `suffix` goes after the variant URLs of a master.
 async fn live_from(
     state: &AppState,
     id: &str,
     name: &str,
     candidate: &Candidate,
+    suffix: &str,
 ) -> Result<Response, AppError> {
     let relay = &state.relay;
     let now = now();
@@ -333,7 +344,7 @@ async fn live_from(
     if name == "master" {
         let body = playlist::rewrite(&master.text, &master.base, |uri, kind| {
             match master.variants.iter().find(|v| &v.url == uri) {
-                Some(v) if kind == UriKind::Playlist => format!("/live/{id}/{}.m3u8", v.label),
+                Some(v) if kind == UriKind::Playlist => format!("/live/{id}/{}.m3u8{suffix}", v.label),
                 _ => relay.url_for(uri, kind, &scope, now),
             }
         })

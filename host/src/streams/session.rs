@@ -115,7 +115,13 @@ struct Fetched {
 impl Sessions {
     /// The session's master playlist: the best live stream's qualities, each pointing at its
     /// session track. The ladder is kept, so a track knows which quality it stands for.
-    pub async fn master(&self, state: &AppState, session: &str) -> Result<String, SessionError> {
+    /// `suffix` goes after each track URL (a TV player's `?key=`).
+    pub async fn master(
+        &self,
+        state: &AppState,
+        session: &str,
+        suffix: &str,
+    ) -> Result<String, SessionError> {
         let streams = ordered(state, session, None).await;
         let best = streams.first().ok_or_else(|| no_stream(session))?;
         let mut ladder = best.variants.clone();
@@ -135,7 +141,7 @@ impl Sessions {
             if let Some(resolution) = &v.resolution {
                 text.push_str(&format!(",RESOLUTION={resolution}"));
             }
-            text.push_str(&format!("\n/live/session/{session}/{}.m3u8\n", v.label));
+            text.push_str(&format!("\n/live/session/{session}/{}.m3u8{suffix}\n", v.label));
         }
         let mut ladders = self.ladders.lock().unwrap_or_else(|p| p.into_inner());
         if ladders.len() >= MAX_TRACKS && !ladders.contains_key(session) {
