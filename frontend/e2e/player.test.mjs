@@ -2,7 +2,8 @@
 // its in-process testbed (TESTBED_URL), whose faults break a CDN feed mid-play:
 //  (b) picking a stream plays it (video.currentTime advances);
 //  (c) a feed answering 500 for a while shows "reconnecting", then playback resumes;
-//  (d) a dead feed ends in the error card, and "Try next source" plays another stream;
+//  (d) a dead feed counts down to the next source; "Stay" stops that, the player ends in the
+//      error card, and "Try next source" plays another stream;
 //  (e) the multi-view plays independent tiles; removing and adding tiles works.
 // Every test resets the testbed's faults afterwards.
 
@@ -32,6 +33,18 @@ after(() => resetFaults(process.env.TESTBED_URL));
 
 const streamTitle = (s) => `${s.site ?? s.source} · ${s.label}`;
 
+/**
+ * Plays a viewer who stays on a stream whatever happens: clicks "Stay" the moment a failover
+ * countdown shows (the server may drop a feed answering 500 from its list while the player
+ * still reconnects), so a test can watch that stream's own recovery.
+ */
+async function alwaysStay(page) {
+	await page.evaluate(() => {
+		const stay = () => document.querySelector('button[aria-label="Stay on this stream"]')?.click();
+		new MutationObserver(stay).observe(document.body, { subtree: true, childList: true });
+	});
+}
+
 /** Opens the live session's picker and starts `stream`; answers the player tile locator. */
 async function openAndPlay(page, base, sessionId, stream) {
 	await page.goto(`${base}/session/${sessionId}`);
@@ -60,9 +73,12 @@ test('(b) picking a stream plays it', { timeout: 90_000 }, async () => {
 		assert.match((await first.textContent()) ?? '', new RegExp(`${stream.site}.*${stream.label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
 		assert.match((await first.textContent()) ?? '', /\d+p/);
 		assert.match((await first.locator('.age').textContent()) ?? '', /^checked (just now|\d+ s ago|\d+ min ago)$/);
-		// Nothing plays before a choice, and the 16:9 space is reserved already.
-		assert.equal(await page.locator('video').count(), 0);
-		const placeholder = await page.locator('.player-placeholder').boundingBox();
+		// Before a choice the session URL plays (session.test.mjs); pinning a stream replaces
+		// that tile with one of the same size.
+		const auto = page.locator('section[aria-label="Player"] [data-state]');
+		await auto.waitFor();
+		assert.match((await auto.getAttribute('data-src')) ?? '', /^\/live\/session\//);
+		const placeholder = await auto.boundingBox();
 		await screenshot(page, 'picker-list');
 
 		const clickedAt = Date.now();
@@ -70,8 +86,8 @@ test('(b) picking a stream plays it', { timeout: 90_000 }, async () => {
 		const tile = page.getByRole('region', { name: `Player: ${streamTitle(stream)}` });
 		await tile.waitFor();
 		const box = await tile.boundingBox();
-		assert.ok(placeholder && box, 'placeholder and tile have boxes');
-		assert.ok(Math.abs(box.height - placeholder.height) <= 2, `no layout shift: placeholder ${placeholder.height}px, tile ${box.height}px`);
+		assert.ok(placeholder && box, 'session tile and pinned tile have boxes');
+		assert.ok(Math.abs(box.height - placeholder.height) <= 2, `no layout shift: session tile ${placeholder.height}px, pinned tile ${box.height}px`);
 		assert.equal(await tile.locator('video').evaluate((v) => v.muted), true, 'starts muted so autoplay is allowed');
 
 		await waitForProgress(tile, { seconds: 0.5, timeout: 20_000 });
@@ -123,6 +139,7 @@ test('(c) a feed outage mid-play shows reconnecting, then playback resumes', { t
 		await recordStates(page);
 		const { tile } = await openAndPlay(page, base, session.id, stream);
 		await waitForProgress(tile, { seconds: 2, timeout: 20_000 });
+		await alwaysStay(page);
 
 		const brokeAt = Date.now();
 		await setFault(testbed, feed, '500');
@@ -167,7 +184,7 @@ test('(c) a feed outage mid-play shows reconnecting, then playback resumes', { t
 	});
 });
 
-test('(d) a dead source shows the error card; "Try next source" plays the next one', { timeout: 150_000 }, async () => {
+test('(d) a dead source counts down; "Stay" keeps it until the error card; "Try next source" plays the next one', { timeout: 150_000 }, async () => {
 	const base = requireUrl('PITWALL_URL', pitwallWhat);
 	const testbed = requireUrl('TESTBED_URL', testbedWhat);
 	const { session } = await liveSession(base);
@@ -183,14 +200,19 @@ test('(d) a dead source shows the error card; "Try next source" plays the next o
 		const killedAt = Date.now();
 		await setFault(testbed, feed, 'dead');
 		await waitForState(tile, 'reconnecting', 45_000);
+		// Lost (the player gave up, or the server dropped the stream): a countdown to the
+		// next source, which the viewer can stop.
+		await tile.getByRole('alert').getByText(/^Source lost — switching to .+ in \d s$/).waitFor({ timeout: 90_000 });
+		await tile.getByRole('button', { name: 'Stay on this stream' }).click();
 		await waitForState(tile, 'failed', 90_000);
 		console.log(`# (d) failed ${Date.now() - killedAt} ms after the feed died`);
 		console.log(`# (d) states since the fault: ${(await stateLog(page, killedAt)).join(', ')}`);
 		const card = tile.getByRole('alert');
-		await card.waitFor();
+		await card.getByText('This stream stopped working').waitFor();
 		await card.getByRole('button', { name: 'Retry this stream' }).waitFor();
 		const next = card.getByRole('button', { name: 'Try next source' });
 		await next.waitFor();
+		assert.equal(await tile.getByText(/^Source lost/).count(), 0, 'no countdown after Stay');
 		await screenshot(page, 'player-failed');
 
 		await next.click();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { getJson, parseErrorBody, type FetchLike } from './api';
+import { getJson, getSessionPlayback, getSessionStreams, parseErrorBody, type FetchLike } from './api';
 
 const json = (status: number, body: unknown): FetchLike =>
 	async () => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
@@ -49,5 +49,35 @@ describe('parseErrorBody', () => {
 		expect(parseErrorBody(null)).toEqual({});
 		expect(parseErrorBody({ error: 'nope' })).toEqual({});
 		expect(parseErrorBody({ error: { code: 7 } })).toEqual({ code: undefined, message: undefined });
+	});
+});
+
+describe('typed routes', () => {
+	const recording = (body: unknown) => {
+		const paths: string[] = [];
+		const fetchFn: FetchLike = async (input) => {
+			paths.push(input);
+			return new Response(JSON.stringify(body), { status: 200 });
+		};
+		return { paths, fetchFn };
+	};
+
+	it('asks the session status route, id escaped', async () => {
+		const answer = { session: 'a b', playing: null, switches: [] };
+		const { paths, fetchFn } = recording(answer);
+		expect(await getSessionPlayback('a b', fetchFn)).toEqual({ ok: true, data: answer });
+		expect(paths).toEqual(['/live/session/a%20b/status']);
+	});
+
+	it('asks the session stream list', async () => {
+		const { paths, fetchFn } = recording({ session: 's', checked_at: null, streams: [] });
+		expect((await getSessionStreams('9999-03-race', fetchFn)).ok).toBe(true);
+		expect(paths).toEqual(['/streams?session=9999-03-race']);
+	});
+
+	it('reports a server without the status route as not-found', async () => {
+		const result = await getSessionPlayback('s', json(404, { error: { code: 'not_found', message: 'no file status' } }));
+		expect(result.ok).toBe(false);
+		if (!result.ok) expect(result.error.kind).toBe('not-found');
 	});
 });

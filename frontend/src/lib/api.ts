@@ -6,6 +6,8 @@
  * a malformed answer) without a console error or an unhandled rejection.
  */
 
+import type { SessionPlayback, StreamsAnswer } from './types';
+
 /** Why an API call did not produce data. */
 export type ApiFailureKind = 'not-found' | 'http' | 'network' | 'bad-json';
 
@@ -75,4 +77,17 @@ export async function getJson<T>(path: string, fetchFn: FetchLike = fetch): Prom
 		};
 	}
 	return { ok: true, data: body as T };
+}
+
+/** `/streams?session=ID`: the session's usable streams, best first. */
+export function getSessionStreams(sessionId: string, fetchFn: FetchLike = fetch): Promise<ApiResult<StreamsAnswer>> {
+	return getJson<StreamsAnswer>(`/streams?session=${encodeURIComponent(sessionId)}`, fetchFn);
+}
+
+/**
+ * `/live/session/ID/status`: what the session URL plays now and its recent switches. A server
+ * without the route answers `not-found`; callers stop asking then.
+ */
+export function getSessionPlayback(sessionId: string, fetchFn: FetchLike = fetch): Promise<ApiResult<SessionPlayback>> {
+	return getJson<SessionPlayback>(`/live/session/${encodeURIComponent(sessionId)}/status`, fetchFn);
 }

@@ -4,8 +4,8 @@ import {
 	formatResolution,
 	gridColumns,
 	MAX_TILES,
-	nextStream,
 	parseStreamIds,
+	sessionPlaylistUrl,
 	streamTitle,
 	watchUrl,
 	withoutStream,
@@ -73,21 +73,9 @@ describe('multi-view URLs', () => {
 	});
 });
 
-describe('nextStream', () => {
-	const list = ['a', 'b', 'c'].map(stream);
-
-	it('takes the next one in server order, wrapping around', () => {
-		expect(nextStream(list, 'a')?.id).toBe('b');
-		expect(nextStream(list, 'c')?.id).toBe('a');
-	});
-
-	it('starts from the best one when the failed stream is gone from the list', () => {
-		expect(nextStream(list, 'zzz')?.id).toBe('a');
-	});
-
-	it('skips excluded streams and has none when nothing is left', () => {
-		expect(nextStream(list, 'a', ['b'])?.id).toBe('c');
-		expect(nextStream(list, 'a', ['b', 'c'])).toBeNull();
-		expect(nextStream([stream('a')], 'a')).toBeNull();
+describe('sessionPlaylistUrl', () => {
+	it('is the session master playlist, id escaped', () => {
+		expect(sessionPlaylistUrl('9999-03-race')).toBe('/live/session/9999-03-race/master.m3u8');
+		expect(sessionPlaylistUrl('a/b')).toBe('/live/session/a%2Fb/master.m3u8');
 	});
 });

@@ -24,6 +24,11 @@ export function streamTitle(stream: Pick<Stream, 'site' | 'source' | 'label'>): 
 	return `${stream.site ?? stream.source} · ${stream.label}`;
 }
 
+/** The session URL: one ladder that fails over between the session's streams on the server. */
+export function sessionPlaylistUrl(sessionId: string): string {
+	return `/live/session/${encodeURIComponent(sessionId)}/master.m3u8`;
+}
+
 /** Stream ids from a `?streams=a,b` value: trimmed, de-duplicated, at most {@link MAX_TILES}. */
 export function parseStreamIds(value: string | null | undefined): string[] {
 	const ids: string[] = [];
@@ -55,18 +60,4 @@ export function gridColumns(n: number): number {
 	if (n <= 1) return 1;
 	if (n <= 4) return 2;
 	return 3;
-}
-
-/**
- * The stream to try after `currentId` failed: the next one in the server's order (best
- * first), wrapping around, skipping `exclude` (e.g. tiles already shown); `null` if none.
- */
-export function nextStream(streams: Stream[], currentId: string, exclude: string[] = []): Stream | null {
-	const usable = streams.filter((s) => s.id === currentId || !exclude.includes(s.id));
-	const at = usable.findIndex((s) => s.id === currentId);
-	for (let i = 1; i <= usable.length; i++) {
-		const candidate = usable[(Math.max(at, -1) + i) % usable.length];
-		if (candidate && candidate.id !== currentId) return candidate;
-	}
-	return null;
 }

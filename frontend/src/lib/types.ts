@@ -73,10 +73,49 @@ export interface Stream {
 	url: string;
 	variants: StreamVariant[];
 	error?: { step: string; message: string } | null;
+	/**
+	 * What the stream shows: "main", "onboard", "pitlane", … (open set). Missing from older
+	 * servers; read it through `streamRole()`, which defaults to "main".
+	 */
+	role?: string;
+	/** The driver an onboard stream follows, when known. */
+	driver?: string | null;
 }
 
 export interface StreamsAnswer {
 	session: string;
 	checked_at: string | null;
 	streams: Stream[];
+}
+
+/** The stream a session URL plays now (`/live/session/{id}/status` → `playing`). */
+export interface SessionPlaying {
+	/** Stream id, as in `/streams`. */
+	stream: string;
+	source: string;
+	label: string;
+	role: string;
+	/** When this stream took over, RFC 3339. */
+	since: string;
+}
+
+/** One switch of a session URL from one stream to another. */
+export interface SessionSwitch {
+	at: string;
+	/** `null` for the first stream the session URL played. */
+	from: string | null;
+	from_label: string | null;
+	to: string;
+	to_label: string;
+	/** Why, in a few words (e.g. "playlist failed"). */
+	reason: string;
+}
+
+/** `GET /live/session/{id}/status`: what the session URL plays and its recent switches. */
+export interface SessionPlayback {
+	session: string;
+	/** `null` until a player has loaded one of the session's playlists. */
+	playing: SessionPlaying | null;
+	/** Oldest first, at most 20. */
+	switches: SessionSwitch[];
 }
