@@ -27,8 +27,21 @@ pub fn fetch(request: &Request) -> Result<Response, FetchError> {
 /// the method, the URL (query redacted) and the host's reason. Any status is returned as is: use
 /// [`ResponseExt::ensure_success`] to turn non-2xx answers into errors.
 pub fn send(request: &Request) -> Result<Response, ExtractError> {
-    fetch(request)
-        .map_err(|e| error(Step::Request, format!("{} {}: {e:?}", request.method, redact(&request.url))))
+    fetch(request).map_err(|e| {
+        error(Step::Request, format!("{} {}: {}", request.method, redact(&request.url), describe(&e)))
+    })
+}
+
+/// One readable line for a refused or failed fetch.
+pub fn describe(e: &FetchError) -> String {
+    match e {
+        FetchError::HostNotAllowed(why) => format!("host not allowed: {why}"),
+        FetchError::AddressBlocked(why) => format!("address blocked: {why}"),
+        FetchError::InvalidUrl(why) => format!("invalid URL: {why}"),
+        FetchError::Timeout => "timed out".into(),
+        FetchError::TooLarge(cap) => format!("body larger than the host's cap of {cap} bytes"),
+        FetchError::Transport(why) => format!("transport: {why}"),
+    }
 }
 
 /// A request with `method`, `url`, extra `headers` and an optional `body`.

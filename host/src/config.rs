@@ -337,6 +337,15 @@ impl FileConfig {
                     message: "must be at least 1s".into(),
                 });
             }
+            if let Some(bad) = source.allow_hosts.iter().find(|h| !valid_host_grant(h)) {
+                return Err(ConfigError {
+                    origin: at(&format!("\"{bad}\"")),
+                    key: format!("source[{i}].allow_hosts"),
+                    message: format!(
+                        "{bad:?} is not a host grant: use a host name (cdn.example.net), *.example.com for its subdomains, an IP address, or \"*\" for any public host — no scheme, port or path"
+                    ),
+                });
+            }
             let role_ok = |r: &str| {
                 !r.is_empty()
                     && r.len() <= 32
@@ -612,6 +621,26 @@ pub struct SourceConfig {
     /// Handed to the extractor as-is.
     #[serde(default)]
     pub settings: BTreeMap<String, String>,
+    /// Hosts the extractor may fetch for this source beyond those its plugin declares:
+    /// `cdn.example.net`, `*.example.com` (subdomains), or `*` (any public host). The SSRF guard
+    /// still applies; other sources never get these grants.
+    #[serde(default)]
+    pub allow_hosts: Vec<String>,
+}
+
+/// Whether `pattern` is a host grant: `*`, `name`, `*.name` or an IP address (no scheme, port or path).
+pub fn valid_host_grant(pattern: &str) -> bool {
+    if pattern == "*" || pattern.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let name = pattern.strip_prefix("*.").unwrap_or(pattern);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 /// The role of a source that does not say.
@@ -733,6 +762,21 @@ settings = { page = "https://example.invalid/watch/main" }
         for bad in ["nope@1s", "main", "main@soon", "main@1s+0s"] {
             assert!(Cli::try_parse_from(["pitwall", "--demo", "--demo-kill", bad]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn host_grants_are_hosts_not_urls() {
+        for good in ["*", "cdn.example.net", "*.example.com", "127.0.0.1", "::1", "my-host"] {
+            assert!(valid_host_grant(good), "{good}");
+        }
+        for bad in
+            ["", "https://x.example", "x.example:8080", "x.example/path", "*.", "a..b", "*x.example", "**"]
+        {
+            assert!(!valid_host_grant(bad), "{bad}");
+        }
+        let text = "[[source]]\nid = \"a\"\nextractor = \"x\"\nallow_hosts = [\"ok.example\", \"https://bad.example\"]\n";
+        let e = FileConfig::parse(text, "pitwall.toml").unwrap_err();
+        assert_eq!((e.key.as_str(), e.origin.as_str()), ("source[0].allow_hosts", "pitwall.toml:4:30"));
     }
 
     #[test]

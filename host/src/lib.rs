@@ -137,6 +137,9 @@ pub async fn run_with_clock(
     clock: Arc<dyn Clock>,
 ) -> Result<(), RunError> {
     let testbed = if config.flags.demo { Some(start_demo(&mut config).await?) } else { None };
+    for source in config.file.source.iter().filter(|s| s.allow_hosts.iter().any(|h| h == "*")) {
+        tracing::warn!(source = %source.id, extractor = %source.extractor, "allow_hosts = [\"*\"]: this source's extractor may fetch any public host (the SSRF guard still applies)");
+    }
     let drain_timeout = config.flags.drain_timeout;
     let mut guard = UpstreamGuard::new(&config.flags.allow_upstream);
     if let Some(testbed) = &testbed {
@@ -322,6 +325,7 @@ async fn start_demo(config: &mut Config) -> Result<pitwall_testbed::Testbed, Run
             label: label.into(),
             role: feed.split('-').next().unwrap_or(feed).into(),
             driver: None,
+            allow_hosts: Vec::new(),
             sessions: Vec::new(),
             poll: std::time::Duration::from_secs(60),
             settings: [("page".to_string(), format!("http://tv.{DEMO_DOMAIN}:{port}/demo-tv/watch/{feed}"))]

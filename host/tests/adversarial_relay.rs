@@ -544,6 +544,7 @@ fn direct_source(id: &str, settings: &[(&str, &str)]) -> SourceConfig {
         label: id.into(),
         role: "main".into(),
         driver: None,
+        allow_hosts: Vec::new(),
         sessions: Vec::new(),
         poll: Duration::from_secs(1),
         settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),

@@ -16,6 +16,7 @@ fn source(id: &str, extractor: &str, settings: &[(&str, &str)]) -> SourceConfig 
         label: id.into(),
         role: "main".into(),
         driver: None,
+        allow_hosts: Vec::new(),
         sessions: Vec::new(),
         poll: Duration::from_secs(1),
         settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
@@ -192,6 +193,52 @@ async fn a_source_missing_its_extractor_is_reported_and_retried_when_the_plugin_
         server.get(&format!("/streams?session={session}&all=true")).await.json().await.unwrap();
     assert_eq!(streams["sources"][0]["status"], "extracted", "{streams}");
     assert_eq!(streams["sources"][0]["extractor_loaded"], true, "{streams}");
+    server.stop().await;
+    testbed.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_grants_let_a_generic_plugin_reach_a_site_for_one_source_only() {
+    let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(guest("generic-page"), plugins.join("generic_page.wasm")).unwrap();
+    let mut config = config(&testbed, tmp.path(), &plugins);
+    // A page on the testbed's second origin: in no plugin's own list (generic-page declares none).
+    let page = format!("http://{}/pages/video?feed=main", testbed.second_addr());
+    let mut granted = source("granted", "generic-page", &[("page", &page)]);
+    granted.allow_hosts = vec!["127.0.0.1".into()];
+    let denied = source("denied", "generic-page", &[("page", &page)]);
+    config.file.source = vec![granted, denied];
+    let server = Server::start(config).await;
+    wait_for_count(&server, "granted", "ok").await;
+    wait_for_count(&server, "denied", "request").await;
+
+    // The refusal names the host and the key that would allow it; each source shows its hosts.
+    let session = server.live_session().await;
+    let all: serde_json::Value =
+        server.get(&format!("/streams?session={session}&all=true")).await.json().await.unwrap();
+    let row = |id: &str| all["sources"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap().clone();
+    let (granted, denied) = (row("granted"), row("denied"));
+    assert_eq!(granted["hosts"], serde_json::json!(["127.0.0.1"]), "{all:#}");
+    assert_eq!(
+        (&granted["status"], &denied["hosts"]),
+        (&"extracted".into(), &serde_json::json!([])),
+        "{all:#}"
+    );
+    let message = denied["error"]["message"].as_str().unwrap();
+    assert_eq!(denied["error"]["step"], "request", "{all:#}");
+    for needle in ["127.0.0.1", "allow_hosts", "\"denied\""] {
+        assert!(message.contains(needle), "{needle} not in {message}");
+    }
+    let extractors: serde_json::Value = server.get("/extractors").await.json().await.unwrap();
+    let generic = extractors.as_array().unwrap().iter().find(|e| e["id"] == "generic-page").unwrap();
+    assert_eq!(generic["allowed_hosts"], serde_json::json!([]), "{generic:#}");
+    assert_eq!(
+        generic["sources"],
+        serde_json::json!([{"id": "granted", "hosts": ["127.0.0.1"]}, {"id": "denied", "hosts": []}])
+    );
     server.stop().await;
     testbed.shutdown().await;
 }

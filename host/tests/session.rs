@@ -52,6 +52,7 @@ async fn two_live_sources(health_interval: Duration) -> (Testbed, Server, tempfi
             label: format!("Feed {feed}"),
             role: feed.split('-').next().unwrap().into(),
             driver: None,
+            allow_hosts: Vec::new(),
             sessions: Vec::new(),
             poll: Duration::from_secs(30),
             settings: [("page".to_string(), format!("{}/demo-tv/watch/{feed}", testbed.url()))].into(),

@@ -61,6 +61,7 @@ async fn dead_streams_drop_out_and_come_back() {
             label: format!("Feed {feed}"),
             role: "main".into(),
             driver: None,
+            allow_hosts: Vec::new(),
             sessions: Vec::new(),
             poll: Duration::from_secs(2),
             settings: [("page".to_string(), format!("{}/demo-tv/watch/{feed}", testbed.url()))].into(),

@@ -15,15 +15,13 @@
 //! Settings: `page` (required), `max_depth` (iframe levels to follow, default 2, at most 5),
 //! `api` (optional JSON URL), `label` (optional; prefixed to each candidate's label).
 //!
-//! A plugin may only fetch from hosts it declares, and the host refuses `*`: this build declares
-//! the demo hosts only. A deployment copies the crate and lists its sites in `ALLOWED_HOSTS`.
+//! It declares no hosts of its own: the operator grants each source the sites it may read
+//! (`allow_hosts = ["*.example.com"]` in its `[[source]]`, or `["*"]` for any public host).
 
 use pitwall_extractor_sdk::prelude::*;
 use pitwall_extractor_sdk::serde_json::Value;
 use pitwall_extractor_sdk::{Level, log, url};
 
-/// Hosts this build may fetch from; edit for your deployment (see the module docs).
-pub const ALLOWED_HOSTS: &[&str] = &["*.demo.invalid", "127.0.0.1", "localhost"];
 /// Iframe levels followed when `max_depth` is not set.
 const DEFAULT_MAX_DEPTH: u32 = 2;
 /// Most iframe levels `max_depth` may ask for.
@@ -42,7 +40,8 @@ impl Extractor for GenericPage {
             id: "generic-page".into(),
             name: "Generic page".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            allowed_hosts: ALLOWED_HOSTS.iter().map(|h| h.to_string()).collect(),
+            // None of its own: each source's `allow_hosts` grants its sites.
+            allowed_hosts: Vec::new(),
         }
     }
 

@@ -182,6 +182,7 @@ async fn sources_view(state: &AppState, session: &str, refresh_errors: &[(String
             json!({
                 "id": s.id, "extractor": s.extractor, "label": s.label, "status": status,
                 "extractor_loaded": state.plugins.get(&s.extractor).is_some(),
+                "hosts": super::extractors::effective_hosts(state, s),
                 "error": error.map_or(Value::Null, refresh_error_view),
             })
         })

@@ -29,7 +29,7 @@ use super::{
     },
     cache::CompiledCache,
     caps,
-    host_api::{FetchPolicy, GuestState},
+    host_api::{FetchPolicy, GuestState, HostGrants},
 };
 use crate::net::UpstreamGuard;
 
@@ -211,7 +211,7 @@ impl ExtractorEngine {
         let engine = self.clone();
         let loader = pre.clone();
         let outcome = isolated(limit, (), move |runtime| async move {
-            let mut store = engine.store("(loading)", &[], limit, runtime);
+            let mut store = engine.store("(loading)", HostGrants::default(), limit, runtime);
             let instance = loader.instantiate_async(&mut store).await?;
             instance.call_info(&mut store).await
         })
@@ -232,7 +232,7 @@ impl ExtractorEngine {
     fn store(
         &self,
         plugin: &str,
-        allowed_hosts: &[String],
+        grants: HostGrants,
         limit: Duration,
         runtime: tokio::runtime::Handle,
     ) -> Store<GuestState> {
@@ -242,7 +242,7 @@ impl ExtractorEngine {
             .trap_on_grow_failure(true)
             .build();
         let deadline = Instant::now() + limit;
-        let state = GuestState::new(plugin, allowed_hosts, self.policy.clone(), limits, deadline, runtime);
+        let state = GuestState::new(plugin, grants, self.policy.clone(), limits, deadline, runtime);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(1);
@@ -256,21 +256,23 @@ impl ExtractorEngine {
         store
     }
 
-    /// Runs `extract` in a fresh instance, isolated, within `call_timeout`; checks the answer
-    /// against [`caps`]. `slot` (a concurrency permit) is held until the guest's thread is done.
+    /// Runs `extract` in a fresh instance, isolated, within `call_timeout`, fetching what the
+    /// plugin declares plus `granted` (the source's `allow_hosts`); checks the answer against
+    /// [`caps`]. `slot` (a concurrency permit) is held until the guest's thread is done.
     pub async fn call_extract(
         self: &Arc<Self>,
         plugin: &Prepared,
         session: SessionRef,
         settings: Vec<(String, String)>,
+        grants: HostGrants,
         slot: impl Send + 'static,
     ) -> Result<Vec<StreamCandidate>, CallError> {
         let limit = self.limits.call_timeout;
         let engine = self.clone();
         let pre = plugin.pre.clone();
-        let (id, hosts) = (plugin.info.id.clone(), plugin.info.allowed_hosts.clone());
+        let id = plugin.info.id.clone();
         let outcome = isolated(limit, slot, move |runtime| async move {
-            let mut store = engine.store(&id, &hosts, limit, runtime);
+            let mut store = engine.store(&id, grants, limit, runtime);
             let instance = pre.instantiate_async(&mut store).await.map_err(|e| CallError {
                 step: "other",
                 detail: format!("instantiate: {}", trap_message(&e)),

@@ -1,8 +1,9 @@
 //! What guests may call: `fetch`, `log` and `now`, and the per-call store state behind them.
 //!
 //! `fetch` is the guest's only way out. The host follows redirects itself so that every hop is
-//! checked: http/https only, the plugin's declared hosts only, and the SSRF guard (address checks
-//! after DNS) unless `--allow-upstream` lists the host. One cookie jar lives for one call. Bodies
+//! checked: http/https only, the plugin's declared hosts plus the operator's grants for the source
+//! the call runs for ([`HostGrants`]), and the SSRF guard (address checks after DNS) unless
+//! `--allow-upstream` lists the host — grants never lift it. One cookie jar lives for one call. Bodies
 //! are decoded (gzip/deflate) and capped; every request has a timeout bounded by the call's
 //! remaining wall time, and runs on the shared runtime as a task that is aborted when the call
 //! is dropped at its deadline. Errors handed to the guest or logged never carry a URL's query.
@@ -69,9 +70,48 @@ struct HostContext {
     dropped: u64,
 }
 
+/// The hosts one call may fetch from: what the plugin declares in `info()`, plus what the
+/// operator granted the source it runs for (`allow_hosts` of its `[[source]]`; `"*"` is any
+/// public host). A call for one source never gets another source's grants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostGrants {
+    /// The plugin's `allowed-hosts`.
+    pub declared: Vec<String>,
+    /// The source's `allow_hosts`.
+    pub granted: Vec<String>,
+    /// The source's id, named in refusals.
+    pub source: Option<String>,
+}
+
+impl HostGrants {
+    /// Whether `host` may be fetched (before the SSRF guard, which always applies).
+    pub fn allows(&self, host: &str) -> bool {
+        host_allowed(&self.declared, host)
+            || self.granted.iter().any(|g| g == "*")
+            || host_allowed(&self.granted, host)
+    }
+
+    /// Every host pattern in effect, declared first.
+    pub fn effective(&self) -> Vec<String> {
+        let mut all = self.declared.clone();
+        all.extend(self.granted.iter().filter(|g| !self.declared.contains(g)).cloned());
+        all
+    }
+
+    /// Why `host` was refused, naming the key that would allow it.
+    fn refusal(&self, host: &str) -> String {
+        match &self.source {
+            Some(source) => format!(
+                "{host} (neither declared by the plugin nor granted to source {source:?}; to allow it add \"{host}\" to allow_hosts in that [[source]])"
+            ),
+            None => format!("{host} (not declared by the plugin)"),
+        }
+    }
+}
+
 /// What a `fetch` needs, owned, so it can run as a task on the shared runtime.
 struct Fetcher {
-    allowed_hosts: Vec<String>,
+    grants: HostGrants,
     policy: FetchPolicy,
     jar: Arc<reqwest::cookie::Jar>,
 }
@@ -86,10 +126,10 @@ impl<T> Drop for AbortOnDrop<T> {
 }
 
 impl GuestState {
-    /// State for one call of `plugin`, allowed to fetch from `allowed_hosts` until `deadline`.
+    /// State for one call of `plugin`, allowed to fetch what `grants` allow until `deadline`.
     pub fn new(
         plugin: &str,
-        allowed_hosts: &[String],
+        grants: HostGrants,
         policy: FetchPolicy,
         limits: StoreLimits,
         deadline: Instant,
@@ -107,11 +147,7 @@ impl GuestState {
             limits,
             host: HostContext {
                 plugin: plugin.to_string(),
-                fetcher: Arc::new(Fetcher {
-                    allowed_hosts: allowed_hosts.to_vec(),
-                    policy,
-                    jar: Arc::new(reqwest::cookie::Jar::default()),
-                }),
+                fetcher: Arc::new(Fetcher { grants, policy, jar: Arc::new(reqwest::cookie::Jar::default()) }),
                 deadline,
                 requests: 0,
                 runtime,
@@ -223,14 +259,14 @@ pub fn host_allowed(allowed: &[String], host: &str) -> bool {
     })
 }
 
-/// Checks one hop: scheme, declared hosts, SSRF guard.
+/// Checks one hop: scheme, declared and granted hosts, SSRF guard.
 fn check_hop(host: &Fetcher, url: &Url) -> Result<(), FetchError> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(FetchError::InvalidUrl(format!("only http and https: {}", redact(url))));
     }
     let name = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
-    if !host_allowed(&host.allowed_hosts, name) {
-        return Err(FetchError::HostNotAllowed(name.to_string()));
+    if !host.grants.allows(name) {
+        return Err(FetchError::HostNotAllowed(host.grants.refusal(name)));
     }
     host.policy.guard.check_url(url).map_err(|e| FetchError::AddressBlocked(e.to_string()))
 }
@@ -327,6 +363,23 @@ mod tests {
         assert!(!host_allowed(&allowed, "cdn.example"), "a wildcard needs a subdomain");
         assert!(!host_allowed(&allowed, "evilcdn.example"));
         assert!(!host_allowed(&allowed, "tv.demo.invalid.evil.example"));
+    }
+
+    #[test]
+    fn grants_add_to_what_the_plugin_declares_and_name_the_source_when_refusing() {
+        let mut grants = HostGrants {
+            declared: vec!["tv.demo.invalid".into()],
+            granted: vec!["*.example.com".into()],
+            source: Some("my-site".into()),
+        };
+        assert!(grants.allows("tv.demo.invalid") && grants.allows("cdn.example.com"));
+        assert!(!grants.allows("example.net"));
+        let refusal = grants.refusal("example.net");
+        assert!(refusal.contains("\"my-site\"") && refusal.contains("allow_hosts"), "{refusal}");
+        assert_eq!(grants.effective(), ["tv.demo.invalid", "*.example.com"]);
+        grants.granted = vec!["*".into()];
+        assert!(grants.allows("anything.example.org"), "* is any host (the SSRF guard still applies)");
+        assert!(!HostGrants::default().allows("example.net"));
     }
 
     #[test]

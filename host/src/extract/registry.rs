@@ -30,6 +30,7 @@ use tokio::sync::Semaphore;
 use super::{
     bindings::{SessionRef, StreamCandidate},
     engine::{CallError, ExtractorEngine, Prepared},
+    host_api::HostGrants,
 };
 
 /// Files loaded at once. The engine's instance pool keeps 8 slots beside `concurrent_calls` for
@@ -77,6 +78,15 @@ struct Scan {
     rejected: BTreeMap<String, Rejected>,
 }
 
+/// One source of an extractor and the hosts its calls may fetch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceHosts {
+    /// `[[source]] id`.
+    pub id: String,
+    /// Declared and granted host patterns (`*` = any public host).
+    pub hosts: Vec<String>,
+}
+
 /// One row of `GET /extractors`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ExtractorEntry {
@@ -100,6 +110,9 @@ pub struct ExtractorEntry {
     pub error: Option<String>,
     /// Hosts it may fetch from.
     pub allowed_hosts: Vec<String>,
+    /// The configured sources that use it, each with the hosts its calls may fetch (the
+    /// plugin's plus the source's `allow_hosts`).
+    pub sources: Vec<SourceHosts>,
     /// Calls made.
     pub calls: u64,
     /// Calls failed.
@@ -292,9 +305,27 @@ impl PluginRegistry {
         session: SessionRef,
         settings: Vec<(String, String)>,
     ) -> Result<Vec<StreamCandidate>, CallError> {
+        self.extract_for(id, session, settings, &[], None).await
+    }
+
+    /// [`Self::extract`] for `source`, whose `allow_hosts` grants the call more hosts than the
+    /// plugin declares.
+    pub async fn extract_for(
+        &self,
+        id: &str,
+        session: SessionRef,
+        settings: Vec<(String, String)>,
+        granted: &[String],
+        source: Option<&str>,
+    ) -> Result<Vec<StreamCandidate>, CallError> {
         let plugin = self
             .get(id)
             .ok_or_else(|| CallError { step: "other", detail: format!("no loaded extractor {id:?}") })?;
+        let grants = HostGrants {
+            declared: plugin.prepared.info.allowed_hosts.clone(),
+            granted: granted.to_vec(),
+            source: source.map(str::to_string),
+        };
         let permit = self
             .calls
             .clone()
@@ -302,7 +333,7 @@ impl PluginRegistry {
             .await
             .map_err(|_| CallError { step: "other", detail: "shutting down".into() })?;
         plugin.calls.fetch_add(1, Ordering::Relaxed);
-        let result = self.engine.call_extract(&plugin.prepared, session, settings, permit).await;
+        let result = self.engine.call_extract(&plugin.prepared, session, settings, grants, permit).await;
         if result.is_err() {
             plugin.failures.fetch_add(1, Ordering::Relaxed);
         }
@@ -336,6 +367,7 @@ impl PluginRegistry {
                         format!("{} (sha256 {}) was rejected: {}", p.file, &r.sha256[..12], r.error)
                     }),
                     allowed_hosts: info.allowed_hosts.clone(),
+                    sources: Vec::new(),
                     calls: p.calls.load(Ordering::Relaxed),
                     failures: p.failures.load(Ordering::Relaxed),
                 }
@@ -356,6 +388,7 @@ impl PluginRegistry {
                 status: "failed",
                 error: Some(r.error.clone()),
                 allowed_hosts: Vec::new(),
+                sources: Vec::new(),
                 calls: 0,
                 failures: 0,
             });

@@ -257,7 +257,10 @@ impl Poller {
             self.count(source, STEP_EXTRACTOR_MISSING);
             return Outcome::MissingExtractor { generation };
         }
-        let result = self.plugins.extract(&source.extractor, session_ref, settings).await;
+        let result = self
+            .plugins
+            .extract_for(&source.extractor, session_ref, settings, &source.allow_hosts, Some(&source.id))
+            .await;
         let (label, outcome) = match result {
             Ok(candidates) if candidates.is_empty() => {
                 tracing::warn!(source = %source.id, extractor = %source.extractor, session = %session.id, "extractor found no streams");
