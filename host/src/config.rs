@@ -34,6 +34,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (the default).
     Serve,
+    /// Extract one source (or one plugin file) now, probe what it found, print every step;
+    /// exit 0 when a live stream was found.
+    CheckSource(crate::check::CheckArgs),
 }
 
 /// How log lines are written.

@@ -4,6 +4,7 @@
 //! listener on port 0. See `docs/ARCHITECTURE.md` for the code map and invariants.
 
 pub mod api;
+pub mod check;
 pub mod config;
 pub mod extract;
 pub mod health;
@@ -269,7 +270,10 @@ fn spawn_jobs(state: &AppState, prober: health::probe::Prober) -> Vec<tokio::tas
 }
 
 /// The extractor engine with the configured limits and the compiled-plugin cache.
-fn engine(config: &Config, guard: &UpstreamGuard) -> Result<Arc<extract::ExtractorEngine>, RunError> {
+pub(crate) fn engine(
+    config: &Config,
+    guard: &UpstreamGuard,
+) -> Result<Arc<extract::ExtractorEngine>, RunError> {
     let x = &config.file.extractors;
     let limits = extract::Limits {
         call_timeout: x.call_timeout,

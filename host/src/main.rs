@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, error::ContextKind};
-use pitwall::config::{Cli, Config};
+use pitwall::config::{Cli, Command, Config};
 
 fn main() -> ExitCode {
     let cli = match parse_cli() {
@@ -18,7 +18,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    pitwall::telemetry::init_logging(config.flags.log_format);
+    let check = match cli.command {
+        Some(Command::CheckSource(args)) => Some(args),
+        Some(Command::Serve) | None => None,
+    };
+    match &check {
+        Some(_) => pitwall::telemetry::init_check_logging(),
+        None => pitwall::telemetry::init_logging(config.flags.log_format),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -26,7 +33,22 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(serve(config))
+    match check {
+        Some(args) => runtime.block_on(check_source(config, args)),
+        None => runtime.block_on(serve(config)),
+    }
+}
+
+/// `pitwall check-source`: 0 when a live stream was found, 1 when none was, 2 for bad input.
+async fn check_source(config: Config, args: pitwall::check::CheckArgs) -> ExitCode {
+    match pitwall::check::run(&config, &args).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("pitwall check-source: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 async fn serve(config: Config) -> ExitCode {

@@ -25,6 +25,24 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
+/// Logging for `pitwall check-source`: its steps on stdout, with every guest fetch (status, size,
+/// redacted URL) and guest log line; `RUST_LOG` overrides.
+pub fn init_check_logging() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("warn,pitwall::extract::host_api=debug"));
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            fmt::layer()
+                .with_writer(std::io::stdout)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+                .with_target(false)
+                .without_time()
+                .compact(),
+        )
+        .try_init();
+}
+
 /// Labels of one HTTP request count.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {

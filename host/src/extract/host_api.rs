@@ -104,7 +104,9 @@ impl HostGrants {
             Some(source) => format!(
                 "{host} (neither declared by the plugin nor granted to source {source:?}; to allow it add \"{host}\" to allow_hosts in that [[source]])"
             ),
-            None => format!("{host} (not declared by the plugin)"),
+            None => format!(
+                "{host} (not declared by the plugin; grant it with --allow-host {host}, or allow_hosts in a [[source]])"
+            ),
         }
     }
 }
@@ -206,7 +208,7 @@ impl extractor::host::Host for GuestState {
             .unwrap_or_else(|e| Err(FetchError::Transport(format!("fetch task ended: {e}"))));
         match &result {
             Ok(r) => {
-                tracing::debug!(plugin = %host.plugin, status = r.status, url = %redact_str(&r.final_url), elapsed = ?started.elapsed(), "guest fetch")
+                tracing::debug!(plugin = %host.plugin, status = r.status, bytes = r.body.len(), url = %redact_str(&r.final_url), elapsed = ?started.elapsed(), "guest fetch")
             }
             Err(e) => tracing::info!(plugin = %host.plugin, error = ?e, "guest fetch refused or failed"),
         }
@@ -236,7 +238,8 @@ impl extractor::host::Host for GuestState {
     }
 }
 
-fn redact_str(url: &str) -> String {
+/// A URL for logs and messages: query and fragment redacted, even when it does not parse.
+pub fn redact_str(url: &str) -> String {
     Url::parse(url).map_or_else(|_| without_query(url), |u| redact(&u))
 }
 

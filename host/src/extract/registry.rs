@@ -240,7 +240,7 @@ impl PluginRegistry {
                 return false;
             }
         };
-        let sha = hex::encode(Sha256::digest(&bytes));
+        let sha = sha256_hex(&bytes);
         if self.plugins.load().values().any(|p| p.file == file && p.sha256 == sha) {
             return false;
         }
@@ -414,4 +414,9 @@ fn list_wasm(dir: &Path) -> std::io::Result<BTreeMap<String, Observation>> {
         out.insert(name, Observation { size: meta.len(), mtime: meta.modified().ok() });
     }
     Ok(out)
+}
+
+/// The hex sha256 of a plugin file: its identity in `/extractors` and the compiled cache.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
