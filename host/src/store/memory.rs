@@ -50,6 +50,15 @@ impl MemoryStore {
             .collect()
     }
 
+    /// Every live entry with how long it has left, for pushing this replica's entries back into
+    /// Redis after an outage.
+    pub fn live_entries(&self) -> Vec<(String, Vec<u8>, Duration)> {
+        let now = Instant::now();
+        let mut entries = self.entries();
+        entries.retain(|_, (_, expires)| *expires > now);
+        entries.iter().map(|(k, (v, expires))| (k.clone(), v.clone(), *expires - now)).collect()
+    }
+
     /// Synchronous lock.
     pub fn lock_now(&self, name: &str, holder: &str, ttl: Duration) -> bool {
         let now = Instant::now();
@@ -93,8 +102,22 @@ impl Store for MemoryStore {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     #[tokio::test]
     async fn meets_the_store_contract() {
         super::super::contract::check(&super::MemoryStore::default()).await;
+    }
+
+    #[test]
+    fn live_entries_carry_their_remaining_ttl() {
+        let store = super::MemoryStore::default();
+        store.put_now("a", b"1".to_vec(), Duration::from_secs(60));
+        store.put_now("gone", b"2".to_vec(), Duration::ZERO);
+        let entries = store.live_entries();
+        assert_eq!(entries.len(), 1, "the expired entry is left out");
+        let (key, value, left) = &entries[0];
+        assert_eq!((key.as_str(), value.as_slice()), ("a", &b"1"[..]));
+        assert!(*left <= Duration::from_secs(60) && *left > Duration::from_secs(59), "{left:?}");
     }
 }

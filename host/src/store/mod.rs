@@ -3,6 +3,7 @@
 //! embedded) and [`redis::RedisStore`] (`--redis-url`, shared by replicas), both with TTLs.
 
 pub mod memory;
+mod outage;
 pub mod redis;
 
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
