@@ -1,8 +1,9 @@
 //! pitwall extractor SDK: write a site extractor as one `impl Extractor`, export it with
 //! [`export_extractor!`], and build it with `cargo build --target wasm32-wasip2 --release`.
 //!
-//! The WIT interface lives in the repository's `wit/extractor.wit` (the only copy); the bindings
-//! here are generated from it, so host and guests can never disagree on types.
+//! The bindings are generated from `extractor-sdk/wit/extractor.wit`, the SDK's own copy of the
+//! repository's `wit/extractor.wit` (a test keeps them byte-equal), so the SDK builds on its own —
+//! as a path or git dependency of an extractor in another repository.
 //!
 //! Helpers, one module per concern:
 //! - [`http`]: requests through the host (`get`, `post_json`, `post_form`, `send`) and
@@ -22,7 +23,7 @@
 pub mod bindings {
     wit_bindgen::generate!({
         world: "extractor",
-        path: "../wit",
+        path: "wit",
         pub_export_macro: true,
         export_macro_name: "__export_extractor_world",
         default_bindings_module: "pitwall_extractor_sdk::bindings",

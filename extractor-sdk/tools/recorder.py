@@ -1,6 +1,13 @@
 """Record replay fixtures from a running pitwall-testbed (or any site), for extractor tests.
 
-Used by each extractor's `fixtures/record.py`. Requests go to the real server (`base`, e.g.
+A library for each extractor's `fixtures/record.py`, and a command line for authors anywhere:
+
+    python3 recorder.py --base https://www.example.com --out fixtures/live.json \
+        --header "User-Agent: Mozilla/5.0" "GET /live" "GET /api/stream.json"
+
+records those requests in order (one cookie jar) into one fixture. `--host NAME` sends another
+`Host` than the base's (and names the fixture's URLs after it); `--require NAME` makes the replay
+demand that request header. Requests go to the real server (`base`, e.g.
 `http://127.0.0.1:35879`) with `Host: <host>`, so the testbed builds every URL for the public
 name (e.g. `tv.demo.invalid`) and the fixture reads as if recorded from that site. Like pitwall's
 host, the recorder keeps one cookie jar per flow, sends no redirects on its own, and records the
@@ -24,8 +31,13 @@ class Recorder:
     def reset_jar(self):
         self.jar = {}
 
+    def connection(self):
+        if self.base.scheme == "https":
+            return http.client.HTTPSConnection(self.base.netloc, timeout=10)
+        return http.client.HTTPConnection(self.base.netloc, timeout=10)
+
     def control(self, path, body=None):
-        conn = http.client.HTTPConnection(self.base.netloc, timeout=10)
+        conn = self.connection()
         conn.request("POST", path, body=json.dumps(body or {}), headers={"Content-Type": "application/json"})
         answer = conn.getresponse()
         assert answer.status == 200, (path, answer.status, answer.read())
@@ -42,7 +54,7 @@ class Recorder:
         if self.jar:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.jar.items())
         data = body.encode() if isinstance(body, str) else body
-        conn = http.client.HTTPConnection(self.base.netloc, timeout=10)
+        conn = self.connection()
         conn.request(method, path, body=data, headers=headers)
         answer = conn.getresponse()
         raw = answer.read()
@@ -68,7 +80,8 @@ class Recorder:
         exchange = {}
         if note:
             exchange["note"] = note
-        exchange["request"] = {"method": method, "url": f"http://{self.host}{path}", "headers": required}
+        scheme = self.base.scheme or "http"
+        exchange["request"] = {"method": method, "url": f"{scheme}://{self.host}{path}", "headers": required}
         exchange["response"] = response
         self.exchanges.append(exchange)
         return answer.status, kept, raw.decode("utf-8", "replace")
@@ -80,3 +93,35 @@ class Recorder:
         print(f"wrote {path} ({len(self.exchanges)} exchanges)")
         self.exchanges = []
         self.jar = {}
+
+
+def main(argv=None):
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Record HTTP exchanges into a pitwall replay fixture.")
+    parser.add_argument("--base", required=True, help="where to send requests, e.g. https://www.example.com")
+    parser.add_argument("--host", help="Host header and the fixture URLs' host (default: the base's)")
+    parser.add_argument("--out", required=True, help="fixture file to write")
+    parser.add_argument("--header", action="append", default=[], help="'Name: value' sent with every request")
+    parser.add_argument("--require", action="append", default=[], help="request header the replay must see")
+    parser.add_argument("requests", nargs="+", help="'GET /path' or 'POST /path BODY', in order")
+    args = parser.parse_args(argv)
+    base = urllib.parse.urlsplit(args.base)
+    rec = Recorder(args.base, args.host or base.netloc)
+    headers = {}
+    for header in args.header:
+        name, _, value = header.partition(":")
+        headers[name.strip()] = value.strip()
+    for spec in args.requests:
+        parts = spec.split(" ", 2)
+        if len(parts) < 2:
+            parser.error(f"{spec!r} is not 'METHOD /path [BODY]'")
+        method, path = parts[0].upper(), parts[1]
+        body = parts[2] if len(parts) == 3 else None
+        status, _, _ = rec.request(method, path, headers, body, require=tuple(args.require))
+        print(f"{method} {path} -> {status}")
+    rec.save(args.out)
+
+
+if __name__ == "__main__":
+    main()

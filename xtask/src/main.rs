@@ -4,6 +4,8 @@
 //! - `demo`: build, then run pitwall with the built-in demo sources.
 //! - `ci`: install what is missing, check formatting and lints, build, run every suite.
 //! - `bench`: build release and measure; results go to `docs/BENCHMARKS.md`.
+//! - `new-extractor NAME [--out DIR]`: a new extractor crate from `extractor-sdk/template/`;
+//!   `check-template`: the CI check that one made outside the workspace builds, tests and runs.
 //! - `soak`: play a live session's URL in Chromium for minutes while tokens expire and a feed dies.
 //!
 //! No dependencies on purpose: this crate must compile in seconds on a fresh machine.
@@ -13,6 +15,7 @@ mod bench_relay;
 mod install;
 mod process;
 mod soak;
+mod template;
 #[cfg(test)]
 mod tidy;
 
@@ -50,8 +53,19 @@ impl Profile {
     }
 }
 
-/// Extractor crates under `extractors/`, built to `target/plugins/<crate>.wasm`.
-const EXTRACTORS: &[&str] = &["direct", "demo-site", "generic-page"];
+/// Extractor crates: every directory under `extractors/` with a `Cargo.toml` (its name is the
+/// package name), built to `target/plugins/<crate>.wasm`. Nothing to register by hand.
+fn extractors() -> Result<Vec<String>> {
+    let dir = root().join("extractors");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("read {}: {e}", dir.display()))?
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().join("Cargo.toml").is_file())
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    Ok(names)
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -62,6 +76,8 @@ fn main() -> ExitCode {
         "demo" => demo(),
         "ci" => ci(),
         "bench" => bench::run(&root()),
+        "check-template" => template::check_outside_workspace(&root().join("target").join(Profile::Dev.dir())),
+        "new-extractor" => template::NewExtractor::from_args(&args[1..]).and_then(|n| n.create().map(drop)),
         "soak" => soak::Soak::from_args(&args[1..]).and_then(|soak| {
             build(soak.profile)?;
             step("soak", || soak.run(&root()))
@@ -115,15 +131,16 @@ fn build(profile: Profile) -> Result {
 
 /// Builds each extractor crate for `wasm32-wasip2` and copies the components to `target/plugins`.
 fn build_guests() -> Result {
+    let extractors = extractors()?;
     let mut cmd = cargo();
     cmd.args(["build", "--release", "--target", "wasm32-wasip2"]);
-    for krate in EXTRACTORS {
+    for krate in &extractors {
         cmd.args(["-p", krate]);
     }
     run(&mut cmd)?;
     let plugins = root().join("target/plugins");
     std::fs::create_dir_all(&plugins).map_err(|e| format!("create {}: {e}", plugins.display()))?;
-    for krate in EXTRACTORS {
+    for krate in &extractors {
         let file = format!("{}.wasm", krate.replace('-', "_"));
         let from = root().join("target/wasm32-wasip2/release").join(&file);
         let to = plugins.join(&file);
@@ -173,6 +190,9 @@ fn ci() -> Result {
             Some(missing) => Err(format!("{missing} was not built by cargo test")),
             None => Ok(()),
         }
+    })?;
+    step("extractor template, built outside the workspace", || {
+        template::check_outside_workspace(&root.join("target").join(Profile::Dev.dir()))
     })?;
     step("browser tests", || browser_tests(&root, Profile::Dev))?;
     step("soak: the session URL for 3 minutes", || soak::Soak::ci().run(&root))?;

@@ -80,16 +80,24 @@ pub fn config(testbed: &Testbed, data: &Path) -> Config {
     config
 }
 
-/// Builds the guest crates for `wasm32-wasip2` once per test binary (a no-op when up to date)
+/// Builds the guest crates (each directory under `extractors/`, and the abuse guest) for
+/// `wasm32-wasip2` once per test binary (a no-op when up to date)
 /// and returns the component of `package`.
 pub fn guest(package: &str) -> PathBuf {
     static BUILD: OnceLock<()> = OnceLock::new();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
     BUILD.get_or_init(|| {
+        // Every crate under extractors/ (a new one needs no edit here), and the hostile guest.
+        let mut packages = vec!["abuse-guest".to_string()];
+        for entry in std::fs::read_dir(root.join("extractors")).unwrap().flatten() {
+            if entry.path().join("Cargo.toml").is_file() {
+                packages.push(entry.file_name().into_string().unwrap());
+            }
+        }
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(&root)
             .args(["build", "--release", "--target", "wasm32-wasip2"])
-            .args(["-p", "direct", "-p", "demo-site", "-p", "generic-page", "-p", "abuse-guest"])
+            .args(packages.iter().flat_map(|p| ["-p", p.as_str()]))
             .status()
             .expect("run cargo");
         assert!(status.success(), "building the guest components failed");
