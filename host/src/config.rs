@@ -199,6 +199,20 @@ impl Config {
         if f.header_read_timeout.is_zero() {
             return Err(ConfigError::new("--header-read-timeout", "must be longer than 0s"));
         }
+        if let Some(url) = &f.redis_url
+            && let Err(e) = redis::Client::open(url.as_str())
+        {
+            return Err(ConfigError::new(
+                "--redis-url",
+                format!("is not a Redis URL ({e}); e.g. redis://redis:6379/0"),
+            ));
+        }
+        if let Some(bad) = f.allow_upstream.iter().find(|e| !valid_upstream(e)) {
+            return Err(ConfigError::new(
+                "--allow-upstream",
+                format!("{bad:?} is not HOST or HOST:PORT (e.g. 127.0.0.1:8080, cdn.lan, [::1]:9000)"),
+            ));
+        }
         self.check_demo()
     }
 
@@ -249,8 +263,24 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    /// An error in flag `key` (`--name`), labelled with where its value came from.
     fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError { origin: "command line".into(), key: key.into(), message: message.into() }
+        let key = key.into();
+        ConfigError { origin: flag_origin(&key), key, message: message.into() }
+    }
+}
+
+/// `command line` when `--flag` was given there, else `environment variable PITWALL_FLAG` when
+/// that is set (flags read both; the command line wins).
+fn flag_origin(flag: &str) -> String {
+    let name = flag.trim_start_matches("--");
+    let on_command_line =
+        std::env::args().any(|a| a == format!("--{name}") || a.starts_with(&format!("--{name}=")));
+    let env = format!("PITWALL_{}", name.to_ascii_uppercase().replace('-', "_"));
+    if !on_command_line && std::env::var_os(&env).is_some() {
+        format!("environment variable {env}")
+    } else {
+        "command line".into()
     }
 }
 
@@ -631,6 +661,23 @@ pub struct SourceConfig {
     pub allow_hosts: Vec<String>,
 }
 
+/// Whether `entry` is `HOST` or `HOST:PORT` (an IP address or a host name; IPv6 in brackets
+/// with a port).
+fn valid_upstream(entry: &str) -> bool {
+    let entry = entry.trim();
+    if entry.parse::<SocketAddr>().is_ok() || entry.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let host = match entry.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => match port.parse::<u16>() {
+            Ok(_) => host,
+            Err(_) => return false,
+        },
+        _ => entry.trim_start_matches('[').trim_end_matches(']'),
+    };
+    !host.contains('*') && valid_host_grant(host)
+}
+
 /// Whether `pattern` is a host grant: `*`, `name`, `*.name` or an IP address (no scheme, port or path).
 pub fn valid_host_grant(pattern: &str) -> bool {
     if pattern == "*" || pattern.parse::<std::net::IpAddr>().is_ok() {
@@ -765,6 +812,20 @@ settings = { page = "https://example.invalid/watch/main" }
         for bad in ["nope@1s", "main", "main@soon", "main@1s+0s"] {
             assert!(Cli::try_parse_from(["pitwall", "--demo", "--demo-kill", bad]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn redis_urls_and_upstreams_are_checked_before_anything_starts() {
+        let load = |args: &[&str]| Config::load(Cli::parse_from(args).flags);
+        assert_eq!(load(&["pitwall", "--redis-url", "not a url"]).unwrap_err().key, "--redis-url");
+        assert!(load(&["pitwall", "--redis-url", "redis://127.0.0.1:6379/0"]).is_ok());
+        for good in ["127.0.0.1:8080", "cdn.lan", "[::1]:9000", "::1", "10.0.0.1"] {
+            assert!(valid_upstream(good), "{good}");
+        }
+        for bad in ["http://cdn.lan", "cdn.lan/x", "cdn.lan:port", "*.lan", ""] {
+            assert!(!valid_upstream(bad), "{bad}");
+        }
+        assert_eq!(load(&["pitwall", "--allow-upstream", "http://x"]).unwrap_err().key, "--allow-upstream");
     }
 
     #[test]

@@ -54,8 +54,18 @@ async fn serves_probes_metrics_and_the_web_app() {
     let body: serde_json::Value = missing.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_found");
 
+    // axum's own refusals get the JSON error shape too: a wrong method, a bad query string.
     let post = http.post(format!("{}/healthz", pitwall.url)).send().await.unwrap();
     assert_eq!(post.status(), 405);
+    assert!(post.headers()["allow"].to_str().unwrap().contains("GET"));
+    let body: serde_json::Value = post.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "method_not_allowed", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("POST is not allowed on /healthz"), "{body}");
+    let bad_query = http.get(format!("{}/streams?session=x&all=maybe", pitwall.url)).send().await.unwrap();
+    assert_eq!(bad_query.status(), 400);
+    let body: serde_json::Value = bad_query.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_request", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("all"), "{body}");
 
     let metrics = http.get(format!("{}/metrics", pitwall.url)).send().await.unwrap();
     assert_eq!(metrics.status(), 200);
@@ -141,6 +151,17 @@ fn bad_flag_and_env_values_exit_2_naming_them() {
     let (code, stderr) = run_failing(&["--listen", "0.0.0.0:0"], &[]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--viewer-token") && stderr.contains("--public"), "{stderr}");
+
+    // Checked before anything listens, each labelled with where it came from.
+    let (code, stderr) = run_failing(&["--redis-url", "nonsense"], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("command line: --redis-url"), "{stderr}");
+    let (code, stderr) = run_failing(&[], &[("PITWALL_RELAY_KEY", "short")]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("environment variable PITWALL_RELAY_KEY"), "{stderr}");
+    let (code, stderr) = run_failing(&[], &[("PITWALL_ALLOW_UPSTREAM", "http://cdn.lan/")]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("environment variable PITWALL_ALLOW_UPSTREAM"), "{stderr}");
 }
 
 #[tokio::test]

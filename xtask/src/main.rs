@@ -76,7 +76,9 @@ fn main() -> ExitCode {
         "demo" => demo(),
         "ci" => ci(),
         "bench" => bench::run(&root()),
-        "check-template" => template::check_outside_workspace(&root().join("target").join(Profile::Dev.dir())),
+        "check-template" => {
+            template::check_outside_workspace(&root().join("target").join(Profile::Dev.dir()))
+        }
         "new-extractor" => template::NewExtractor::from_args(&args[1..]).and_then(|n| n.create().map(drop)),
         "soak" => soak::Soak::from_args(&args[1..]).and_then(|soak| {
             build(soak.profile)?;

@@ -1,9 +1,13 @@
 //! `AppError`: the one error type handlers return. It renders as
-//! `{"error": {"code": "...", "message": "..."}}` with a matching 4xx/5xx status.
+//! `{"error": {"code": "...", "message": "..."}}` with a matching 4xx/5xx status; [`json_errors`]
+//! gives the answers axum makes itself (405, query and path rejections) the same shape.
 
 use axum::{
     Json,
-    http::StatusCode,
+    body::to_bytes,
+    extract::Request,
+    http::{StatusCode, header},
+    middleware::Next,
     response::{IntoResponse, Response},
 };
 use serde_json::json;
@@ -74,6 +78,47 @@ impl IntoResponse for AppError {
         let body = json!({ "error": { "code": code, "message": self.to_string() } });
         (status, Json(body)).into_response()
     }
+}
+
+/// Middleware: an error answer that is not JSON yet (axum's own: a 405 without a body, a
+/// rejected query string or path in plain text) becomes the JSON error shape, status and
+/// headers (`Allow`) kept, so clients meet one error format everywhere.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
+    let response = next.run(request).await;
+    let status = response.status();
+    // JSON already, or a page for a browser: left alone.
+    let shaped = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json") || t.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || shaped {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allowed = parts.headers.get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            ("method_not_allowed", format!("{method} is not allowed on {path} (allowed: {allowed})"))
+        }
+        StatusCode::NOT_FOUND => {
+            ("not_found", if text.is_empty() { format!("nothing at {path}") } else { text })
+        }
+        StatusCode::BAD_REQUEST => ("bad_request", text),
+        other => {
+            ("error", if text.is_empty() { other.canonical_reason().unwrap_or("error").into() } else { text })
+        }
+    };
+    let body =
+        serde_json::to_vec(&json!({ "error": { "code": code, "message": message } })).unwrap_or_default();
+    parts.headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, body.into())
 }
 
 #[cfg(test)]

@@ -61,7 +61,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(move |request: Request| web::serve(web_dir.clone(), request))
         .layer(middleware::from_fn_with_state(state.clone(), auth::require_viewer))
         .layer(middleware::from_fn_with_state(state.clone(), auth::require_known_host))
-        .layer(middleware::from_fn_with_state(state.clone(), count_requests));
+        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .layer(middleware::from_fn(error::json_errors));
     let mut app = app.with_state(state);
     for (name, value) in security_headers(&csp) {
         app = app.layer(SetResponseHeaderLayer::overriding(name, value));

@@ -102,6 +102,8 @@ pub struct Prepared {
     pub pre: ExtractorPre<GuestState>,
     /// What `info()` said.
     pub info: PluginInfo,
+    /// The API version the component was built against (from its WIT interface names).
+    pub api: String,
 }
 
 /// How an isolated guest call ended when it did not return.
@@ -200,7 +202,7 @@ impl ExtractorEngine {
     /// Checks the API version, links the component, and asks it who it is (within
     /// `load_timeout`, isolated like a call).
     pub async fn prepare(self: &Arc<Self>, component: &Component) -> Result<Prepared, LoadError> {
-        check_api(&self.engine, component)?;
+        let api = check_api(&self.engine, component)?;
         let pre = self
             .linker
             .instantiate_pre(component)
@@ -223,7 +225,7 @@ impl ExtractorEngine {
             Err(Isolation::Crashed(e)) => return Err(LoadError::Info(format!("loader crashed: {e}"))),
         };
         caps::check_info(&info).map_err(LoadError::Manifest)?;
-        Ok(Prepared { pre, info })
+        Ok(Prepared { pre, info, api })
     }
 
     /// A store for one guest call of `plugin`, ending `limit` from now. Running guest code
@@ -351,17 +353,20 @@ fn trap_message(e: &wasmtime::Error) -> String {
     e.chain().last().map_or(text.clone(), |c| c.to_string()).lines().next().unwrap_or_default().to_string()
 }
 
-/// Refuses components built against another major (0.x: minor) version of the API.
-fn check_api(engine: &Engine, component: &Component) -> Result<(), LoadError> {
+/// Refuses components built against another major (0.x: minor) version of the API; answers the
+/// version the component names.
+fn check_api(engine: &Engine, component: &Component) -> Result<String, LoadError> {
     let ty = component.component_type();
     let names: Vec<String> = ty
         .imports(engine)
         .map(|(name, _)| name.to_string())
         .chain(ty.exports(engine).map(|(name, _)| name.to_string()))
         .collect();
+    let mut found = None;
     for name in &names {
         let Some(rest) = name.strip_prefix(&format!("{PACKAGE}/")) else { continue };
         let Some((_, version)) = rest.split_once('@') else { continue };
+        found.get_or_insert_with(|| version.to_string());
         if !api_compatible(version) {
             return Err(LoadError::Api(format!(
                 "built against {PACKAGE}@{version}, but this pitwall speaks {PACKAGE}@{}.{}.{}; rebuild the plugin with a matching pitwall-extractor-sdk",
@@ -369,7 +374,7 @@ fn check_api(engine: &Engine, component: &Component) -> Result<(), LoadError> {
             )));
         }
     }
-    Ok(())
+    Ok(found.unwrap_or_else(|| "unknown".into()))
 }
 
 /// Whether a component built against API `version` runs on this host (semver: same major;

@@ -353,12 +353,7 @@ impl PluginRegistry {
                     id: info.id.clone(),
                     name: Some(info.name.clone()),
                     version: Some(info.version.clone()),
-                    api: Some(format!(
-                        "{}.{}.{}",
-                        super::bindings::API_VERSION.0,
-                        super::bindings::API_VERSION.1,
-                        super::bindings::API_VERSION.2
-                    )),
+                    api: Some(p.prepared.api.clone()),
                     file: p.file.clone(),
                     sha256: p.sha256.clone(),
                     loaded_at: crate::schedule::model::utc(p.loaded_at),
