@@ -3,7 +3,8 @@
 //  (a) "Watch" on the live session plays the session URL (`/live/session/ID/…`) at once, and
 //      the tile names the stream the server says it plays (`/live/session/ID/status`);
 //  (b) a pinned stream whose feed dies counts down ("Source lost — switching to … in 5 s") and
-//      then plays another stream on its own, with a note saying what it switched to;
+//      then plays another stream on its own, with a toast saying what it switched to
+//      ("Onboard 1 lost — switched to …") whose "Undo" goes back without counting down again;
 //  (c) when the stream behind the session URL dies, the server switches and the tile says so
 //      ("Switched to … at HH:MM (… lost)") and names the new source.
 // A broken feed is always restored in a `finally`: other suites share the server.
@@ -150,12 +151,24 @@ test('(b) a pinned stream that dies counts down, then another stream plays on it
 			const elapsed = await waitForProgress(next, { seconds: 1, timeout: 30_000 });
 			console.log(`# (b) ${target} playing ${Date.now() - killedAt} ms after the feed died (${elapsed} ms after the switch)`);
 			assert.notEqual(new URL(page.url()).searchParams.get('stream'), stream.id, 'the new stream is the pinned one now');
-			const note = next.getByRole('status').getByText(new RegExp(`^Switched to .+ at \\d\\d:\\d\\d \\(${stream.label} lost\\)$`));
-			await note.waitFor();
+			const toast = next.getByRole('status').filter({ hasText: new RegExp(`^${stream.label} lost — switched to .+Undo`) });
+			await toast.waitFor();
 			await screenshot(page, 'session-switched-desktop');
 			await page.setViewportSize(PHONE);
 			await waitForProgress(next, { seconds: 0.5, timeout: 15_000 });
 			await screenshot(page, 'session-switched-phone');
+			await page.setViewportSize(DESKTOP);
+
+			// "Undo": back to the lost stream, which keeps its tile (no second countdown).
+			await toast.getByRole('button', { name: 'Undo' }).click();
+			const back = page.getByRole('region', { name: `Player: ${streamTitle(stream)}` });
+			await back.waitFor({ timeout: 10_000 });
+			assert.equal(new URL(page.url()).searchParams.get('stream'), stream.id, 'Undo pins the lost stream again');
+			await page
+				.waitForFunction((el) => ['reconnecting', 'failed'].includes(el.getAttribute('data-state')), await back.elementHandle(), { timeout: 45_000 })
+				.catch(async () => assert.fail(`the lost stream never showed its state: ${JSON.stringify(await tileSnapshot(back))}`));
+			assert.equal(await back.getByText(/^Source lost/).count(), 0, 'no countdown after Undo');
+			await back.getByRole('button', { name: 'Try next source' }).first().waitFor();
 		} finally {
 			await setFault(testbed, feed, 'ok');
 		}

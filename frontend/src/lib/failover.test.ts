@@ -8,7 +8,8 @@ import {
 	nextRankedStream,
 	roleLabel,
 	streamRole,
-	switchNote
+	switchNote,
+	switchToast
 } from './failover';
 import type { SessionSwitch, Stream } from './types';
 
@@ -159,5 +160,12 @@ describe('countdownText', () => {
 	it('reads like the tile shows it', () => {
 		expect(countdownText('Onboard 1', 5)).toBe('Source lost — switching to Onboard 1 in 5 s');
 		expect(countdownText('Onboard 1', 0)).toBe('Source lost — switching to Onboard 1…');
+	});
+});
+
+describe('switchToast', () => {
+	it('says what was lost and what plays now', () => {
+		expect(switchToast({ from_label: 'Main feed', to_label: 'Onboard 1' })).toBe('Main feed lost — switched to Onboard 1');
+		expect(switchToast({ from_label: null, to_label: 'Onboard 1' })).toBe('Switched to Onboard 1');
 	});
 });

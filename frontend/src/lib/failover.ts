@@ -75,6 +75,14 @@ export function switchNote(sw: Pick<SessionSwitch, 'at' | 'from' | 'from_label' 
 	return `Switched to ${sw.to_label} at ${clock}${lost}`;
 }
 
+/**
+ * The toast after the page moved a pinned stream on its own: "Main feed lost — switched to
+ * Onboard 1" (stream labels; the viewer can undo it).
+ */
+export function switchToast(sw: Pick<SessionSwitch, 'from_label' | 'to_label'>): string {
+	return sw.from_label ? `${sw.from_label} lost — switched to ${sw.to_label}` : `Switched to ${sw.to_label}`;
+}
+
 /** The most recent real switch (not the first pick), or `null`. Switches come oldest first. */
 export function latestSwitch<T extends Pick<SessionSwitch, 'from'>>(switches: T[]): T | null {
 	return switches.findLast((sw) => sw.from !== null) ?? null;

@@ -10,6 +10,7 @@ const ranges = (...pairs: [number, number][]): TimeRanges => ({
 /** A `<video>` good enough for the controller: events, play/pause, a playhead. */
 class FakeVideo implements VideoLike {
 	muted = false;
+	volume = 1;
 	paused = true;
 	currentTime = 0;
 	buffered = ranges();
@@ -392,6 +393,66 @@ describe('PlayerController with hls.js', () => {
 		expect(snap().muted).toBe(true);
 		player.toggleMute();
 		expect(snap().muted).toBe(false);
+	});
+
+	it('starts with the sound it is given', async () => {
+		FakeHls.instances = [];
+		const video = new FakeVideo();
+		const player = new PlayerController(video, { src: SRC, muted: false, volume: 0.4, loadHls: async () => FakeHls as unknown as HlsModule });
+		await player.start();
+		expect(video.muted).toBe(false);
+		expect(video.volume).toBe(0.4);
+		player.setVolume(3);
+		expect(player.snapshot().volume).toBe(1);
+		player.setVolume(0.25);
+		expect(player.snapshot()).toMatchObject({ volume: 0.25, muted: false, autoMuted: false });
+	});
+
+	it('mutes itself to start when the browser refuses sound, and says so', async () => {
+		FakeHls.instances = [];
+		const video = new FakeVideo();
+		video.playResult = () =>
+			video.muted ? Promise.resolve() : Promise.reject(Object.assign(new Error('no'), { name: 'NotAllowedError' }));
+		const player = new PlayerController(video, { src: SRC, muted: false, loadHls: async () => FakeHls as unknown as HlsModule });
+		await player.start();
+		FakeHls.instances[0]?.emit(Events.MANIFEST_PARSED);
+		await vi.advanceTimersByTimeAsync(0);
+		expect(player.snapshot()).toMatchObject({ muted: true, autoMuted: true, needsGesture: false });
+		player.setMuted(false);
+		expect(player.snapshot()).toMatchObject({ muted: false, autoMuted: false });
+	});
+
+	it('says when a reconnecting player tries again', async () => {
+		const { hls, snap, startPlaying } = await setup();
+		startPlaying();
+		expect(snap().retryInMs).toBeNull();
+		hls?.error(ErrorTypes.NETWORK_ERROR, 'levelLoadError');
+		expect(snap().retryInMs).toBe(1000);
+		await vi.advanceTimersByTimeAsync(1000);
+		hls?.error(ErrorTypes.NETWORK_ERROR, 'levelLoadError');
+		expect(snap().retryInMs).toBe(2000);
+	});
+
+	it('says when a stalled player restarts loading', async () => {
+		const { snap, startPlaying } = await setup();
+		startPlaying();
+		await vi.advanceTimersByTimeAsync(3000);
+		expect(snap().state).toBe('reconnecting');
+		// The watchdog restarts loading 10 s after it noticed the stall.
+		expect(snap().retryInMs).toBe(10_000);
+		await vi.advanceTimersByTimeAsync(4000);
+		expect(snap().retryInMs).toBe(6000);
+	});
+
+	it('reports no latency before hls.js knows one (never 0)', async () => {
+		const { hls, snap, startPlaying } = await setup();
+		hls!.latency = 0;
+		startPlaying();
+		await vi.advanceTimersByTimeAsync(1000);
+		expect(snap().stats.latencySeconds).toBeNull();
+		hls!.latency = 7.5;
+		await vi.advanceTimersByTimeAsync(1000);
+		expect(snap().stats.latencySeconds).toBe(7.5);
 	});
 
 	it('asks for a click when autoplay is refused', async () => {

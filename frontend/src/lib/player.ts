@@ -19,12 +19,15 @@
 import type { HlsConfig } from 'hls.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
 import { formatBitrate } from './streams';
+import { behindLiveSeconds } from './tile-text';
+import { clampVolume } from './viewer-prefs';
 
 export type PlayerState = 'loading' | 'playing' | 'reconnecting' | 'failed';
 
 /** The parts of `<video>` the controller uses (a fake in unit tests). */
 export interface VideoLike {
 	muted: boolean;
+	volume: number;
 	readonly paused: boolean;
 	currentTime: number;
 	readonly buffered: TimeRanges;
@@ -96,7 +99,7 @@ export interface PlayerStats {
 	bandwidthEstimate: number;
 	/** Seconds buffered ahead of the playhead. */
 	bufferSeconds: number;
-	/** Seconds behind the live edge, when known. */
+	/** Seconds behind the newest media of the live stream, when known (never a made-up 0). */
 	latencySeconds: number | null;
 }
 
@@ -110,12 +113,18 @@ export interface PlayerSnapshot {
 	/** The level playing now (what Auto picked), -1 when unknown. */
 	playingLevel: number;
 	muted: boolean;
+	/** 0 … 1. */
+	volume: number;
+	/** The browser refused to autoplay with sound, so the player muted itself to start. */
+	autoMuted: boolean;
 	paused: boolean;
 	/** Retry count of the current outage (0 when healthy). */
 	attempt: number;
 	maxAttempts: number;
 	/** Why the player failed or is reconnecting. */
 	error: string | null;
+	/** While reconnecting: when loading restarts next (ms from the snapshot), else null. */
+	retryInMs: number | null;
 	/** More than about a target duration behind the live edge. */
 	behindLive: boolean;
 	/** Autoplay was refused; a click on play is needed. */
@@ -127,6 +136,13 @@ export interface PlayerOptions {
 	/** The stable master playlist URL, e.g. `/live/st_…/master.m3u8`. */
 	src: string;
 	onChange?: (snapshot: PlayerSnapshot) => void;
+	/**
+	 * Start muted (default): browsers autoplay muted video without a gesture. When false and
+	 * the browser refuses sound, the player mutes itself to start and says so (`autoMuted`).
+	 */
+	muted?: boolean;
+	/** Starting volume, 0 … 1 (default 1). */
+	volume?: number;
 	/** Loads hls.js; tests pass a fake. Default: a dynamic import (keeps hls.js out of other pages). */
 	loadHls?: () => Promise<HlsModule>;
 	backoff?: BackoffOptions;
@@ -208,6 +224,7 @@ export class PlayerController {
 	#attempt = 0;
 	#error: string | null = null;
 	#retryTimer: ReturnType<typeof setTimeout> | null = null;
+	#retryDueAt = 0;
 	#tickTimer: ReturnType<typeof setInterval> | null = null;
 	#lastMediaError = Number.NEGATIVE_INFINITY;
 	#swappedAt = Number.NEGATIVE_INFINITY;
@@ -218,6 +235,7 @@ export class PlayerController {
 	#lastProgressAt = 0;
 	#stallRetryAt = 0;
 	#needsGesture = false;
+	#autoMuted = false;
 	#autoCatchUp = true;
 	#behindLive = false;
 
@@ -232,6 +250,8 @@ export class PlayerController {
 			stallRetryMs: 10_000,
 			mediaErrorWindowMs: 3000,
 			tickMs: 1000,
+			muted: true,
+			volume: 1,
 			...options
 		};
 		this.#listeners = {
@@ -253,11 +273,12 @@ export class PlayerController {
 		return this.#state;
 	}
 
-	/** Starts loading and (muted, so autoplay is allowed) playing. Call once. */
+	/** Starts loading and playing (muted unless asked otherwise, so autoplay is allowed). Call once. */
 	async start(): Promise<void> {
 		if (this.#started) return;
 		this.#started = true;
-		this.#video.muted = true;
+		this.#video.muted = this.#options.muted;
+		this.#video.volume = clampVolume(this.#options.volume);
 		for (const name of VIDEO_EVENTS) this.#video.addEventListener(name, this.#listeners[name]);
 		this.#lastProgressAt = Date.now();
 		this.#tickTimer = setInterval(() => this.#tick(), this.#options.tickMs);
@@ -338,12 +359,18 @@ export class PlayerController {
 	}
 
 	toggleMute(): void {
-		this.#video.muted = !this.#video.muted;
-		this.#emit();
+		this.setMuted(!this.#video.muted);
 	}
 
 	setMuted(muted: boolean): void {
 		this.#video.muted = muted;
+		this.#autoMuted = false;
+		this.#emit();
+	}
+
+	/** 0 … 1; leaves mute alone (the tile decides whether moving the slider unmutes). */
+	setVolume(volume: number): void {
+		this.#video.volume = clampVolume(volume);
 		this.#emit();
 	}
 
@@ -380,10 +407,13 @@ export class PlayerController {
 			selectedLevel: this.#selectedLevel,
 			playingLevel: this.#playingLevel,
 			muted: this.#video.muted,
+			volume: this.#video.volume,
+			autoMuted: this.#autoMuted,
 			paused: this.#video.paused,
 			attempt: this.#attempt,
 			maxAttempts: this.#options.backoff.tries,
 			error: this.#error,
+			retryInMs: this.#retryIn(),
 			behindLive: this.#behindLive,
 			needsGesture: this.#needsGesture,
 			stats: {
@@ -461,7 +491,7 @@ export class PlayerController {
 		this.#error = reason;
 		// The playhead moving through what is still buffered proves nothing; fresh media does.
 		this.#awaitingData = this.#engine === 'hls.js';
-		this.#setState('reconnecting');
+		this.#retryDueAt = Date.now() + delay;
 		this.#retryTimer = setTimeout(() => {
 			this.#retryTimer = null;
 			if (this.#destroyed || this.#state === 'failed') return;
@@ -473,6 +503,7 @@ export class PlayerController {
 				else this.#hls.loadSource(this.#options.src);
 			}
 		}, delay);
+		this.#setState('reconnecting');
 	}
 
 	/** The usual hls.js ladder: recover, then swap the audio codec and recover, then give up. */
@@ -517,10 +548,16 @@ export class PlayerController {
 			},
 			(err: unknown) => {
 				// AbortError: a new load interrupted play(); the next load plays again.
-				if (err instanceof Error && err.name === 'NotAllowedError' && !this.#destroyed) {
+				if (!(err instanceof Error) || err.name !== 'NotAllowedError' || this.#destroyed) return;
+				if (!this.#video.muted) {
+					// No sound without a gesture here: start muted, and let the tile offer sound.
+					this.#video.muted = true;
+					this.#autoMuted = true;
+					this.#play();
+				} else {
 					this.#needsGesture = true;
-					this.#emit();
 				}
+				this.#emit();
 			}
 		);
 	}
@@ -564,14 +601,22 @@ export class PlayerController {
 	}
 
 	#latency(): number | null {
-		const hls = this.#hls;
-		if (hls) {
-			const latency = hls.latency;
-			return Number.isFinite(latency) && latency > 0 ? latency : null;
-		}
 		const range = this.#video.seekable;
-		if (this.#engine === 'native' && range.length > 0) return Math.max(0, range.end(range.length - 1) - this.#video.currentTime);
-		return null;
+		const native = this.#engine === 'native' && range.length > 0;
+		return behindLiveSeconds({
+			latency: this.#hls ? this.#hls.latency : null,
+			seekableEnd: native ? range.end(range.length - 1) : null,
+			currentTime: this.#video.currentTime
+		});
+	}
+
+	/** Milliseconds until loading restarts while reconnecting; null otherwise. */
+	#retryIn(): number | null {
+		if (this.#state !== 'reconnecting') return null;
+		const now = Date.now();
+		if (this.#retryTimer !== null) return Math.max(0, this.#retryDueAt - now);
+		// A stall without an error: the watchdog restarts loading after stallRetryMs.
+		return Math.max(0, Math.max(this.#lastProgressAt, this.#stallRetryAt) + this.#options.stallRetryMs - now);
 	}
 
 	#liveEdge(): number | null {
