@@ -6,6 +6,7 @@
  * a malformed answer) without a console error or an unhandled rejection.
  */
 
+import type { StreamsOverview } from './availability';
 import type { SessionPlayback, StreamsAnswer } from './types';
 
 /** Why an API call did not produce data. */
@@ -82,6 +83,14 @@ export async function getJson<T>(path: string, fetchFn: FetchLike = fetch): Prom
 /** `/streams?session=ID`: the session's usable streams, best first. */
 export function getSessionStreams(sessionId: string, fetchFn: FetchLike = fetch): Promise<ApiResult<StreamsAnswer>> {
 	return getJson<StreamsAnswer>(`/streams?session=${encodeURIComponent(sessionId)}`, fetchFn);
+}
+
+/**
+ * `/streams?session=ID&all=true`: every stream and every configured source's last outcome, for
+ * saying honestly why a session has nothing to watch yet.
+ */
+export function getSessionOverview(sessionId: string, fetchFn: FetchLike = fetch): Promise<ApiResult<StreamsOverview>> {
+	return getJson<StreamsOverview>(`/streams?session=${encodeURIComponent(sessionId)}&all=true`, fetchFn);
 }
 
 /**
