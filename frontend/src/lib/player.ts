@@ -665,4 +665,26 @@ export class PlayerController {
 	#emit(): void {
 		if (!this.#destroyed) this.#options.onChange?.(this.snapshot());
 	}
+
+	// --- multi-view wall: audio and sync -------------------------------------------------
+
+	/** Program date-time (ms since the epoch) of the frame on screen; null when unknown. */
+	playingDate(): number | null {
+		const date = (this.#hls as (HlsLike & { playingDate?: Date | null }) | null)?.playingDate;
+		return date instanceof Date && Number.isFinite(date.getTime()) ? date.getTime() : null;
+	}
+
+	/** Moves the playhead by `seconds` for the wall's sync (does not stop live catch-up). */
+	syncSeekBy(seconds: number): void {
+		const range = this.#video.seekable;
+		if (range.length === 0 || !Number.isFinite(seconds)) return;
+		const target = this.#video.currentTime + seconds;
+		this.#video.currentTime = Math.min(range.end(range.length - 1), Math.max(range.start(0), target));
+	}
+
+	/** Playback speed for the wall's small sync corrections (1 = normal). */
+	setPlaybackRate(rate: number): void {
+		const video = this.#video as VideoLike & { playbackRate: number };
+		if (Number.isFinite(rate) && rate > 0 && video.playbackRate !== rate) video.playbackRate = rate;
+	}
 }
