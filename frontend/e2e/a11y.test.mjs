@@ -16,25 +16,6 @@ const AXE_PATH = require.resolve('axe-core');
 const BLOCKING = new Set(['serious', 'critical']);
 
 /**
- * Violations that live in files this branch does not own, per page name: rule ids allowed for
- * now. Fixed in the player/session/watch work; remove an entry once it is fixed there (an
- * entry that no longer matches anything fails the suite, so it cannot go stale).
- *
- * @type {Record<string, string[]>}
- */
-const ALLOWED_ELSEWHERE = {
-	// fixed in the player/session/watch work
-	// session/[id]/+page.svelte: "Open all in multi-view" is labelled "Open all streams in
-	// multi-view"; each "Add to multi-view" is labelled "Open {title} in multi-view".
-	// While a stream plays, its button shows "Playing" but is labelled "Watch {title}".
-	session: ['label-content-name-mismatch'],
-	'session-playing': ['label-content-name-mismatch'],
-	// watch/+page.svelte: an added stream's button shows "On the wall" but is labelled
-	// "Add {title} to multi-view".
-	'watch-one': ['label-content-name-mismatch']
-};
-
-/**
  * Runs axe-core on the page as it is now. Beyond axe's defaults it enables the rules the
  * reviewer ran: visible text that disagrees with the accessible name (WCAG 2.5.3) and touch
  * targets of at least 24 px (WCAG 2.5.8).
@@ -66,7 +47,6 @@ function describe(violations) {
 test('axe-core finds no serious or critical violation on any page, desktop and phone', { timeout: 300_000 }, async (t) => {
 	const base = requireUrl('PITWALL_URL', 'pitwall with --demo (`pitwall --demo --web-dir frontend/build`)');
 	const pages = await appPages(base);
-	const unusedAllowances = new Map(Object.entries(ALLOWED_ELSEWHERE).map(([name, ids]) => [name, new Set(ids)]));
 
 	for (const spec of pages) {
 		const { name, path, settle } = spec;
@@ -78,11 +58,8 @@ test('axe-core finds no serious or critical violation on any page, desktop and p
 						await page.goto(`${base}${path}`);
 						await settle(page);
 						const violations = await runAxe(page);
-						const allowed = new Set(ALLOWED_ELSEWHERE[name] ?? []);
 						for (const line of describe(violations)) t.diagnostic(`${name}@${viewport}: ${line}`);
-						for (const v of violations) unusedAllowances.get(name)?.delete(v.id);
-
-						const blocking = violations.filter((v) => BLOCKING.has(v.impact) && !allowed.has(v.id));
+						const blocking = violations.filter((v) => BLOCKING.has(v.impact));
 						await screenshot(page, `a11y-${name}-${viewport}`);
 						assert.deepEqual(describe(blocking), [], `${path} at ${viewport} has serious/critical axe violations`);
 						assertVisitsClean(problems, [spec]);
@@ -92,10 +69,6 @@ test('axe-core finds no serious or critical violation on any page, desktop and p
 			});
 		}
 	}
-
-	// An allowance nothing needs any more must be removed, so the list shrinks as fixes land.
-	const stale = [...unusedAllowances].flatMap(([name, ids]) => [...ids].map((id) => `${name}: ${id}`));
-	assert.deepEqual(stale, [], 'ALLOWED_ELSEWHERE lists rules that no longer fire; remove them');
 });
 
 /** The accessible name and role of the focused element, as a screen reader would announce it. */

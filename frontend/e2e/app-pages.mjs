@@ -64,7 +64,7 @@ export async function appPages(base) {
 			name: 'watch-empty',
 			path: '/watch',
 			settle: async (page) => {
-				await page.getByText('No streams selected.').waitFor();
+				await page.getByText('No streams on the wall.').waitFor();
 			}
 		},
 		{

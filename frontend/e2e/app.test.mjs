@@ -43,7 +43,7 @@ test('deep links render the app through the SPA fallback', { timeout: 60_000 }, 
 		const watch = await page.goto(`${base}/watch`);
 		assert.equal(watch?.status(), 200, 'GET /watch should answer the app (SPA fallback)');
 		await page.getByRole('heading', { name: 'Multi-view' }).waitFor();
-		await page.getByText('No streams selected.').waitFor();
+		await page.getByText('No streams on the wall.').waitFor();
 		await screenshot(page, 'app-watch-empty');
 
 		// Client-side navigation back home works from a deep link.

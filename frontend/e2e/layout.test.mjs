@@ -10,26 +10,6 @@ import { liveSession } from './demo.mjs';
 
 const WIDTHS = [360, 390, 430, 820];
 
-/**
- * Layout problems in files this branch does not own, per page name: `overflow` (the page
- * scrolls sideways) and/or `controls` (a control is off screen). Fixed in the
- * player/session/watch work; an entry that no longer fires at any width fails the suite.
- *
- * @type {Record<string, ('overflow' | 'controls')[]>}
- */
-const ALLOWED_ELSEWHERE = {
-	// fixed in the player/session/watch work
-	// session/[id]/+page.svelte: each stream row's .buttons ("Watch", "Add to multi-view") do
-	// not wrap, so the page is ~401 px wide at 360/390 px and "Add to multi-view" is off screen.
-	session: ['overflow', 'controls'],
-	// The same, plus PlayerTile.svelte's control bar, which does not wrap: Statistics and
-	// Fullscreen end beyond the right edge at 360/390 px.
-	'session-playing': ['overflow', 'controls'],
-	// PlayerTile.svelte in a wall tile: Statistics, Fullscreen and Remove are clipped beyond
-	// the right edge at 360–430 px (the tile hides its overflow, so the page does not widen).
-	'watch-one': ['controls']
-};
-
 /** Elements sticking out to the right (for the failure message) and off-screen controls. */
 async function horizontalReport(page) {
 	// The configured width, not innerWidth: a mobile browser widens its layout viewport (and
@@ -69,8 +49,6 @@ async function horizontalReport(page) {
 test('no page scrolls sideways at phone and tablet widths, every control on screen', { timeout: 300_000 }, async (t) => {
 	const base = requireUrl('PITWALL_URL', 'pitwall with --demo (`pitwall --demo --web-dir frontend/build`)');
 	const pages = await appPages(base);
-	/** Which allowances fired, `page:check`. */
-	const fired = new Set();
 	for (const width of WIDTHS) {
 		await t.test(`${width} px`, async () => {
 			await withPage(
@@ -81,21 +59,12 @@ test('no page scrolls sideways at phone and tablet widths, every control on scre
 						await page.goto(`${base}${path}`);
 						await settle(page);
 						const report = await horizontalReport(page);
-						const allowed = ALLOWED_ELSEWHERE[name] ?? [];
 						if (report.scrollWidth > width || report.innerWidth !== width) {
-							const line = `${path} is ${report.scrollWidth} px wide (innerWidth ${report.innerWidth}); sticking out: ${report.overflowing.join('; ')}`;
-							if (allowed.includes('overflow')) {
-								fired.add(`${name}:overflow`);
-								t.diagnostic(`allowed elsewhere at ${width} px: ${line}`);
-							} else failures.push(line);
+							failures.push(
+								`${path} is ${report.scrollWidth} px wide (innerWidth ${report.innerWidth}); sticking out: ${report.overflowing.join('; ')}`
+							);
 						}
-						if (report.controls.length > 0) {
-							const line = `${path} has controls off screen: ${report.controls.join(', ')}`;
-							if (allowed.includes('controls')) {
-								fired.add(`${name}:controls`);
-								t.diagnostic(`allowed elsewhere at ${width} px: ${line}`);
-							} else failures.push(line);
-						}
+						if (report.controls.length > 0) failures.push(`${path} has controls off screen: ${report.controls.join(', ')}`);
 						if (width === 360 || width === 820) await screenshot(page, `layout-${name}-${width}`);
 					}
 					assert.deepEqual(failures, [], `at ${width} px`);
@@ -105,10 +74,6 @@ test('no page scrolls sideways at phone and tablet widths, every control on scre
 			);
 		});
 	}
-	const stale = Object.entries(ALLOWED_ELSEWHERE).flatMap(([name, checks]) =>
-		checks.filter((check) => !fired.has(`${name}:${check}`)).map((check) => `${name}: ${check}`)
-	);
-	assert.deepEqual(stale, [], 'ALLOWED_ELSEWHERE lists problems that no longer happen; remove them');
 });
 
 test('home keeps the live hero and its Watch at the top on phone, tablet and desktop', { timeout: 120_000 }, async (t) => {
