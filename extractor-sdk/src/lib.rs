@@ -9,7 +9,9 @@
 //! - [`http`]: requests through the host (`get`, `post_json`, `post_form`, `send`) and
 //!   [`http::ResponseExt`] (`text()`, `header()`, `ensure_success()`);
 //! - [`find`]: pull values out of HTML, JavaScript and JSON (meta tags, attributes, `.m3u8` URLs,
-//!   JS string variables, `atob()` arguments, JSON-LD, text between markers);
+//!   JS string variables, `atob()` arguments, JSON-LD, text between markers), and
+//!   [`find::playlist_refs`]: every playlist reference in a page through packed scripts, escapes,
+//!   URLs in queries, base64, string building and player setups, ranked by [`find::Place`];
 //! - [`codec`]: the de-obfuscation sites like (base64 in any flavour, string reversal);
 //! - [`url`]: resolve relative links;
 //! - [`runtime`]: log lines and the clock;

@@ -1,5 +1,6 @@
 //! Replay tests: every page shape of the testbed's `/pages/`, recorded by `fixtures/record.py`,
-//! run through the whole extractor with no network.
+//! run through the whole extractor with no network. Each fixture also records the fetch that
+//! verifies the candidate is a playlist, so `unused()` being empty proves it was verified.
 
 use generic_page::GenericPage;
 use pitwall_extractor_sdk::replay::{self, Replay};
@@ -52,6 +53,208 @@ fn atob_argument() {
     finds_one("atob.json", "/pages/atob", "main", "atob()", "/pages/atob");
 }
 
+/// One test per hidden shape: (fixture and page name, label of the first candidate).
+const HIDDEN: &[(&str, &str)] = &[
+    ("packed", "packed → JW Player"),
+    ("packed-nested", "packed → packed → hls.js"),
+    ("escaped", "script"),
+    ("entities", "page"),
+    ("protocol-relative", "source"),
+    ("base-href", "hls.js"),
+    ("base64-attr", "base64 attribute"),
+    ("concat", "script"),
+    ("join", "script"),
+    ("reverse", "script"),
+    ("jwplayer", "JW Player"),
+    ("clappr", "Clappr"),
+    ("videojs", "Video.js"),
+    ("plyr", "Plyr"),
+    ("dplayer", "DPlayer"),
+    ("flowplayer", "Flowplayer"),
+    ("shaka", "Shaka"),
+    ("hlsjs", "hls.js"),
+];
+
+fn hidden(shape: &str) {
+    let label = HIDDEN.iter().find(|(s, _)| *s == shape).map(|(_, l)| *l).expect("listed");
+    let page = format!("/pages/{shape}");
+    finds_one(&format!("{shape}.json"), &page, "main", label, &page);
+}
+
+#[test]
+fn packed_script() {
+    hidden("packed");
+}
+
+#[test]
+fn packed_script_inside_a_packed_script() {
+    hidden("packed-nested");
+}
+
+#[test]
+fn js_escapes() {
+    hidden("escaped");
+}
+
+#[test]
+fn html_entities() {
+    hidden("entities");
+}
+
+#[test]
+fn protocol_relative_url_takes_the_page_scheme() {
+    let c = finds_one(
+        "protocol-relative.json",
+        "/pages/protocol-relative",
+        "main",
+        "source",
+        "/pages/protocol-relative",
+    );
+    assert!(c.url.starts_with("http://"), "{}", c.url);
+}
+
+#[test]
+fn relative_url_resolves_against_base_href_not_the_page() {
+    // `master.m3u8?…` under `<base href="/cdn/main/">`: finds_one checks /cdn/main/, not /pages/.
+    hidden("base-href");
+}
+
+#[test]
+fn base64_attribute() {
+    hidden("base64-attr");
+}
+
+#[test]
+fn string_concatenation() {
+    hidden("concat");
+}
+
+#[test]
+fn array_join() {
+    hidden("join");
+}
+
+#[test]
+fn reversed_string() {
+    hidden("reverse");
+}
+
+#[test]
+fn jw_player_setup() {
+    hidden("jwplayer");
+}
+
+#[test]
+fn clappr_setup() {
+    hidden("clappr");
+}
+
+#[test]
+fn videojs_setup() {
+    hidden("videojs");
+}
+
+#[test]
+fn plyr_source() {
+    hidden("plyr");
+}
+
+#[test]
+fn dplayer_setup() {
+    hidden("dplayer");
+}
+
+#[test]
+fn flowplayer_setup() {
+    hidden("flowplayer");
+}
+
+#[test]
+fn shaka_load() {
+    hidden("shaka");
+}
+
+#[test]
+fn hlsjs_load_source() {
+    hidden("hlsjs");
+}
+
+#[test]
+fn every_hidden_shape_is_tested() {
+    let fixtures: Vec<String> = std::fs::read_dir("fixtures")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    for (shape, _) in HIDDEN {
+        assert!(fixtures.contains(&format!("{shape}.json")), "{shape}");
+    }
+}
+
+#[test]
+fn playlist_url_encoded_in_the_iframe_query() {
+    finds_one("iframe-query.json", "/pages/iframe-query", "main", "iframe ?src=", "/pages/iframe-query");
+}
+
+#[test]
+fn playlist_url_encoded_twice_in_the_iframe_fragment() {
+    finds_one(
+        "iframe-fragment.json",
+        "/pages/iframe-fragment",
+        "main",
+        "iframe ?src=",
+        "/pages/iframe-fragment",
+    );
+}
+
+#[test]
+fn decoy_in_a_comment_ranks_last_and_is_dropped_by_verification() {
+    let (replay, result) = run("decoy.json", &[("page", &format!("{SITE}/pages/decoy"))]);
+    let found = result.expect("extracts");
+    // Both were fetched: the real one first (player setup outranks a comment), the dead one second.
+    let asked: Vec<String> = replay.requests().iter().map(|r| r.url.clone()).collect();
+    assert_eq!(asked.len(), 3, "{asked:?}");
+    assert!(asked[1].starts_with(&format!("{SITE}/cdn/main/master.m3u8?token=")), "{asked:?}");
+    assert_eq!(asked[2], format!("{SITE}/pages/old/live.m3u8"));
+    assert!(replay.unused().is_empty(), "{:?}", replay.unused());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].label, "JW Player");
+}
+
+#[test]
+fn only_dead_candidates_fail_at_url_extraction_naming_them() {
+    let fixture = r#"[
+      {"request": {"method": "GET", "url": "http://site.demo.invalid/p"},
+       "response": {"status": 200, "body": "<!-- <video src=\"/old.m3u8\"> --><a href=\"/gone.m3u8\">x</a>"}},
+      {"request": {"method": "GET", "url": "http://site.demo.invalid/old.m3u8"},
+       "response": {"status": 200, "headers": {"content-type": "text/html"}, "body": "<h1>ended</h1>"}},
+      {"request": {"method": "GET", "url": "http://site.demo.invalid/gone.m3u8"},
+       "response": {"status": 404}}
+    ]"#;
+    let replay = Replay::from_json(fixture).unwrap();
+    let settings = Settings::from_pairs(&[("page", "http://site.demo.invalid/p")]);
+    let e = replay.run(|| GenericPage::extract(replay::session(), settings)).unwrap_err();
+    assert_eq!(e.step, Step::UrlExtraction);
+    assert!(e.detail.contains("/old.m3u8 (answered 200 without #EXTM3U)"), "{}", e.detail);
+    assert!(e.detail.contains("/gone.m3u8 (answered 404)"), "{}", e.detail);
+}
+
+#[test]
+fn unverifiable_candidates_are_kept_after_verified_ones() {
+    let fixture = r#"[
+      {"request": {"method": "GET", "url": "http://site.demo.invalid/p"},
+       "response": {"status": 200, "body": "<script>hls.loadSource('/forbidden.m3u8')</script><a href=\"/ok.m3u8\">x</a>"}},
+      {"request": {"method": "GET", "url": "http://site.demo.invalid/forbidden.m3u8"},
+       "response": {"status": 403}},
+      {"request": {"method": "GET", "url": "http://site.demo.invalid/ok.m3u8"},
+       "response": {"status": 200, "body": "\ufeff\n#EXTM3U\n"}}
+    ]"#;
+    let replay = Replay::from_json(fixture).unwrap();
+    let settings = Settings::from_pairs(&[("page", "http://site.demo.invalid/p")]);
+    let found = replay.run(|| GenericPage::extract(replay::session(), settings)).unwrap();
+    let urls: Vec<&str> = found.iter().map(|c| c.url.as_str()).collect();
+    assert_eq!(urls, ["http://site.demo.invalid/ok.m3u8", "http://site.demo.invalid/forbidden.m3u8"]);
+}
+
 #[test]
 fn iframes_two_levels_deep_with_each_frame_as_referer() {
     let c = finds_one(
@@ -71,7 +274,10 @@ fn iframes_beyond_max_depth_are_not_followed() {
     let e = result.unwrap_err();
     assert_eq!(e.step, Step::UrlExtraction);
     assert!(e.detail.contains("iframes 1 deep"), "{}", e.detail);
-    assert_eq!(replay.unused(), [format!("GET {SITE}/pages/embed/player?feed=main")]);
+    let unused = replay.unused();
+    assert_eq!(unused.len(), 2, "{unused:?}");
+    assert_eq!(unused[0], format!("GET {SITE}/pages/embed/player?feed=main"));
+    assert!(unused[1].starts_with(&format!("GET {SITE}/cdn/main/master.m3u8?token=")), "{unused:?}");
 }
 
 #[test]
@@ -83,7 +289,7 @@ fn json_api_the_page_script_fetches() {
         "fetch() JSON",
         "/pages/api?feed=pitlane",
     );
-    assert_eq!(c.expires_at, Some(1795668458));
+    assert!(c.expires_at.is_some_and(|t| c.url.contains(&format!("token={t}."))), "{c:?}");
 }
 
 #[test]

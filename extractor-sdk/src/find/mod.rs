@@ -4,12 +4,32 @@
 //! rarely valid, and an extractor only needs a handful of values. Every finder returns owned,
 //! unescaped values (HTML entities in attributes, `\/` and `\uXXXX` in JS/JSON strings) and never
 //! fails: "not found" is `None` or an empty list, so the caller decides which step failed.
+//!
+//! Everything here is pure (no I/O) and bounded, so it runs the same in a component and in a
+//! native unit test. The pieces:
+//! - this module: single-purpose finders (`meta_content`, `attr_values`, `m3u8_urls`, …);
+//! - [`playlist_refs`] ([`playlists`]): every playlist reference in a page, through all the
+//!   disguises below, ranked by [`Place`]; [`is_hls_playlist`] to verify a fetched candidate;
+//! - [`unpack`]: Dean Edwards' `eval(function(p,a,c,k,e,d){…})` packer, undone (nested);
+//! - [`decode`]: JS escapes in text, percent encoding and URLs inside URLs' queries, base64 that
+//!   holds a URL, literal string building (`+`, `.join()`, reversed strings);
+//! - [`players`]: the setup calls of the common web players.
 
 use std::sync::LazyLock;
 
 use regex_lite::{Captures, Regex};
 
 use crate::codec;
+
+pub mod decode;
+pub mod players;
+pub mod playlists;
+pub mod unpack;
+
+pub use decode::{base64_url, decode_escapes, fold_strings, percent_decode, query_urls};
+pub use players::player_streams;
+pub use playlists::{Place, PlaylistRef, is_hls_playlist, playlist_refs};
+pub use unpack::{unpack, unpack_nested};
 
 fn regex(pattern: &str) -> Regex {
     Regex::new(pattern).expect("finder patterns are valid")
@@ -166,6 +186,24 @@ fn walk_json<'a>(value: &'a serde_json::Value, visit: &mut impl FnMut(Option<&st
     }
 }
 
+/// The `href` of the document's first `<base>`, as written: resolve it against the document's
+/// URL, then resolve the document's relative links against the result, as a browser does.
+pub fn base_href(html: &str) -> Option<String> {
+    attr_values(html, "base", "href").into_iter().next()
+}
+
+/// `text` cut to at most `max` bytes, at a char boundary.
+pub(crate) fn clip(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// The text between the first `start` and the next `end` after it.
 pub fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
     let from = text.find(start)? + start.len();
@@ -173,8 +211,10 @@ pub fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
     Some(&text[from..from + len])
 }
 
-/// Undoes the HTML character references found in attribute values (`&amp;`, `&quot;`, `&#39;`,
-/// `&#x2F;`, …). Unknown references are kept as written.
+/// Undoes the HTML character references found in attribute values and page text (`&amp;`,
+/// `&quot;`, `&#39;`, `&#x2F;`, and the named ones obfuscators use for URL punctuation:
+/// `&sol;`, `&colon;`, `&period;`, `&quest;`, `&equals;`, …). Unknown references are kept as
+/// written.
 pub fn html_unescape(text: &str) -> String {
     if !text.contains('&') {
         return text.to_string();
@@ -192,6 +232,23 @@ pub fn html_unescape(text: &str) -> String {
                 "lt" => '<',
                 "gt" => '>',
                 "nbsp" => '\u{a0}',
+                "sol" => '/',
+                "colon" => ':',
+                "period" => '.',
+                "quest" => '?',
+                "equals" => '=',
+                "num" => '#',
+                "percnt" => '%',
+                "plus" => '+',
+                "comma" => ',',
+                "semi" => ';',
+                "lowbar" => '_',
+                "hyphen" | "dash" => '-',
+                "excl" => '!',
+                "commat" => '@',
+                "tilde" => '~',
+                "lpar" => '(',
+                "rpar" => ')',
                 num => {
                     let code = match num.strip_prefix("#x").or_else(|| num.strip_prefix("#X")) {
                         Some(hex) => u32::from_str_radix(hex, 16).ok()?,
@@ -371,6 +428,17 @@ mod tests {
     }
 
     #[test]
+    fn base_href_and_clip() {
+        assert_eq!(
+            base_href(r#"<head><BASE href="/cdn/main/"><base href="/second/">"#).as_deref(),
+            Some("/cdn/main/")
+        );
+        assert_eq!(base_href("<p>none</p>"), None);
+        assert_eq!(clip("aé", 2), "a");
+        assert_eq!(clip("abc", 9), "abc");
+    }
+
+    #[test]
     fn between_markers() {
         assert_eq!(between("fetch('/api/token', {", "fetch('", "'"), Some("/api/token"));
         assert_eq!(between("abc", "x", "c"), None);
@@ -380,6 +448,10 @@ mod tests {
     #[test]
     fn unescaping() {
         assert_eq!(html_unescape("a&amp;b&#39;c&#x2F;d&bogus;&"), "a&b'c/d&bogus;&");
+        assert_eq!(html_unescape("https&colon;&sol;&#47;a&period;b&quest;t&equals;1"), "https://a.b?t=1");
+        for bad in ["&#xFFFFFFFFF;", "&#99999999999;", "&#;", "&#x;", "&", "&;", "&#55296;", "é&é"] {
+            assert_eq!(html_unescape(bad), bad, "{bad}");
+        }
         assert_eq!(js_unescape(r#"a\"b\\c\/d\x41\u0042\u{1F3C1}\n"#), "a\"b\\c/dAB🏁\n");
     }
 }
