@@ -8,7 +8,8 @@ import {
 	formatLocal,
 	formatRelative,
 	offsetText,
-	parseZone
+	parseZone,
+	trackClock
 } from './time';
 
 const now = new Date('2026-03-08T04:00:00Z');
@@ -106,6 +107,18 @@ describe('formatInZone / formatClock', () => {
 		expect(formatClock(race, parseZone('Asia/Tokyo'))).toBe('13:20');
 		expect(formatClock(race, parseZone('+05:30'))).toBe('09:50');
 		expect(formatClock(race, null)).toBe('04:20');
+	});
+});
+
+describe('trackClock', () => {
+	it('shows the clock alone on the same day, the day too when the track is on another', () => {
+		// Las Vegas: Saturday 22:00 at the track is Sunday 06:00 in London.
+		const race = new Date('2026-11-22T06:00:00Z');
+		const local = formatLocal(race, { timeZone: 'Europe/London' });
+		const vegas = formatInZone(race, parseZone('America/Los_Angeles')) ?? '';
+		expect(trackClock(local, vegas)).toBe('Sat 21 Nov, 22:00');
+		const monza = formatInZone(race, parseZone('Europe/Rome')) ?? '';
+		expect(trackClock(local, monza)).toBe('07:00');
 	});
 });
 

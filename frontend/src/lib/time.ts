@@ -102,6 +102,17 @@ export function formatInZone(instant: Date, zone: Zone | null, locale?: string):
 	return formatLocal(new Date(instant.getTime() + zone.minutes * 60_000), { locale, timeZone: 'UTC' });
 }
 
+/**
+ * The track's time for a row that already shows the viewer's: just the clock ("05:20") when
+ * both fall on the same day, with the track's day ("Mon 8 Dec, 05:20") when they do not — a
+ * Sunday race in Las Vegas is a Saturday night there. Both texts come from {@link formatLocal}
+ * / {@link formatInZone} ("Sun 7 Dec, 22:00").
+ */
+export function trackClock(local: string, track: string): string {
+	const day = (text: string) => text.split(', ').slice(0, -1).join(', ');
+	return day(local) === day(track) ? (track.split(', ').pop() ?? track) : track;
+}
+
 /** Only the clock part ("05:20") of {@link formatInZone}; the viewer's zone when `zone` is undefined. */
 export function formatClock(instant: Date, zone?: Zone | null): string {
 	const format = (d: Date, timeZone?: string) =>
