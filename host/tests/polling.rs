@@ -232,6 +232,21 @@ async fn operator_grants_let_a_generic_plugin_reach_a_site_for_one_source_only()
     for needle in ["127.0.0.1", "allow_hosts", "\"denied\""] {
         assert!(message.contains(needle), "{needle} not in {message}");
     }
+    // And it plays: the granted source's stream is probed live and served through /live (bounded: 30 s).
+    let mut listed = serde_json::Value::Null;
+    for _ in 0..300 {
+        listed = server.get(&format!("/streams?session={session}")).await.json().await.unwrap();
+        if listed["streams"].as_array().is_some_and(|s| !s.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stream = &listed["streams"][0];
+    assert_eq!(stream["source"], "granted", "{listed:#}");
+    let id = stream["id"].as_str().unwrap();
+    let media = server.get(&format!("/live/{id}/720p.m3u8")).await;
+    assert_eq!(media.status(), 200);
+    assert!(media.text().await.unwrap().contains("/relay/"), "segments go through the relay");
     let extractors: serde_json::Value = server.get("/extractors").await.json().await.unwrap();
     let generic = extractors.as_array().unwrap().iter().find(|e| e["id"] == "generic-page").unwrap();
     assert_eq!(generic["allowed_hosts"], serde_json::json!([]), "{generic:#}");
