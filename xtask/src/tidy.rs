@@ -52,3 +52,46 @@ fn ci_script_runs_xtask_ci() {
     let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md exists");
     assert!(readme.contains("cargo xtask ci") && readme.contains("cargo xtask demo"));
 }
+
+/// The host's Rust files under `dir` (relative to `host/src`), with their text.
+fn host_sources(dir: &str) -> Vec<(String, String)> {
+    let base = root().join("host/src");
+    let mut files = Vec::new();
+    rust_files(&base.join(dir), &mut files);
+    files
+        .into_iter()
+        .map(|p| {
+            (
+                p.strip_prefix(&base).unwrap_or(&p).display().to_string(),
+                std::fs::read_to_string(&p).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// The API reads stream state through `streams`, never through the jobs that write it.
+#[test]
+fn the_api_imports_nothing_from_jobs() {
+    let api = host_sources("api");
+    assert!(api.len() > 5, "found only {} api sources; is the walk broken?", api.len());
+    let offenders: Vec<String> =
+        api.into_iter().filter(|(_, text)| text.contains("jobs::")).map(|(path, _)| path).collect();
+    assert!(offenders.is_empty(), "api modules importing from jobs: {offenders:?}");
+}
+
+/// Store keys are spelled in one module, `store::keys`.
+#[test]
+fn store_keys_are_spelled_once() {
+    let prefixes = ["\"cand:", "\"health:", "\"refresh:", "\"poll-leader\"", "{session}:{source}\""];
+    let offenders: Vec<String> = host_sources("")
+        .into_iter()
+        .filter(|(path, _)| path != "store/keys.rs")
+        .filter(|(_, text)| {
+            // Tests of the store's own mechanics may use any key; production code may not.
+            let code = text.split("#[cfg(test)]").next().unwrap_or(text);
+            prefixes.iter().any(|p| code.contains(p))
+        })
+        .map(|(path, _)| path)
+        .collect();
+    assert!(offenders.is_empty(), "store keys spelled outside store/keys.rs: {offenders:?}");
+}

@@ -19,9 +19,8 @@ use super::{auth, error::AppError};
 use crate::{
     AppState,
     health::board::{StreamHealth, rank},
-    jobs::health::load_all,
     schedule::model::{Event, Session, Status},
-    streams::session,
+    streams::{session, state},
 };
 
 /// Upcoming sessions within this time are listed (a race weekend and the days before it).
@@ -57,7 +56,7 @@ async fn channels(state: &AppState) -> Result<Vec<Channel>, AppError> {
         .await
         .map_err(|e| AppError::NotReady(format!("no schedule yet: {e}")))?;
     let interval = state.config.file.health.interval.as_secs().max(1) as i64;
-    let mut all_streams: Vec<StreamHealth> = load_all(state.store.as_ref()).await;
+    let mut all_streams: Vec<StreamHealth> = state::all_health(state.store.as_ref()).await;
     rank(&mut all_streams, now.timestamp(), interval);
     let mut out = Vec::new();
     for event in &season.events {

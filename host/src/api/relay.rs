@@ -19,9 +19,8 @@ use url::Url;
 use super::{auth, error::AppError};
 use crate::{
     AppState,
-    jobs::health::load,
     relay::{HeaderScope, Relay, token::TokenError, upstream::UpstreamError},
-    streams::refresh,
+    streams::{refresh, state},
 };
 
 /// Media types HLS players load segments, parts, maps and keys as; anything else an upstream
@@ -117,7 +116,7 @@ pub async fn relay(
 async fn report_media(state: &AppState, stream: &str, status: u16) {
     state.media_errors.record(stream, status);
     if refresh::is_refused(status)
-        && let Some(health) = load(state.store.as_ref(), stream).await
+        && let Some(health) = state::health(state.store.as_ref(), stream).await
     {
         state.refresh.request(&health.source, &health.session);
     }

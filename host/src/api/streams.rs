@@ -23,10 +23,6 @@ use crate::{
         board::{Status, StreamHealth, rank},
         stream_id,
     },
-    jobs::{
-        health::{load, load_all},
-        poll::{RefreshError, refresh_key},
-    },
     relay::playlist::{self, UriKind},
     schedule::model::utc,
     store::{Candidate, Extractions},
@@ -34,6 +30,7 @@ use crate::{
         masters::Resolved,
         refresh,
         session::{self, SessionError},
+        state::{self as stream_state, RefreshError},
     },
 };
 
@@ -107,8 +104,7 @@ pub async fn list(
         .filter(|s| !s.is_empty())
         .ok_or_else(|| AppError::BadRequest("missing ?session=ID".into()))?;
     let store = state.store.as_ref();
-    let mut streams: Vec<StreamHealth> =
-        load_all(store).await.into_iter().filter(|h| h.session == session).collect();
+    let mut streams: Vec<StreamHealth> = stream_state::session_health(store, &session).await;
     if query.all.unwrap_or(false) {
         for extraction in Extractions::for_session(store, &session).await {
             for c in &extraction.candidates {
@@ -131,17 +127,7 @@ pub async fn list(
     if !query.all.unwrap_or(false) {
         streams.retain(|s| s.verified(now, interval));
     }
-    let refresh_errors: Vec<(String, RefreshError)> = store
-        .scan(&format!("refresh:{session}:"))
-        .await
-        .into_iter()
-        .filter_map(|(key, bytes)| {
-            Some((
-                key.rsplit(':').next()?.to_string(),
-                serde_json::from_slice::<Option<RefreshError>>(&bytes).ok()??,
-            ))
-        })
-        .collect();
+    let refresh_errors = stream_state::refresh_errors(store, &session).await;
     let rendered: Vec<Value> = streams
         .iter()
         .map(|h| {
@@ -196,26 +182,25 @@ pub async fn one(
     Path(id): Path<String>,
     Query(query): Query<StreamQuery>,
 ) -> Result<Json<Value>, AppError> {
-    let health =
-        load(state.store.as_ref(), &id).await.ok_or_else(|| AppError::NotFound(format!("no stream {id}")))?;
+    let health = stream_state::health(state.store.as_ref(), &id)
+        .await
+        .ok_or_else(|| AppError::NotFound(format!("no stream {id}")))?;
     if let Some(label) = query.variant {
         if !health.variants.iter().any(|v| v.label == label) {
             return Err(AppError::NotFound(format!("stream {id} has no variant {label:?}")));
         }
         return Ok(Json(json!({ "url": format!("/live/{id}/{label}.m3u8") })));
     }
-    let refresh_error = state
-        .store
-        .get(&refresh_key(&health.session, &health.source))
-        .await
-        .and_then(|bytes| serde_json::from_slice::<Option<RefreshError>>(&bytes).ok().flatten());
+    let refresh_error =
+        stream_state::refresh_error(state.store.as_ref(), &health.session, &health.source).await;
     Ok(Json(render(&state, &health, refresh_error.as_ref())))
 }
 
 /// The stream's health and current candidate (freshest extraction of its source with its label).
 async fn current(state: &AppState, id: &str) -> Result<(StreamHealth, Candidate), AppError> {
-    let health =
-        load(state.store.as_ref(), id).await.ok_or_else(|| AppError::NotFound(format!("no stream {id}")))?;
+    let health = stream_state::health(state.store.as_ref(), id)
+        .await
+        .ok_or_else(|| AppError::NotFound(format!("no stream {id}")))?;
     let candidate = session::candidate(state, &health).await.ok_or_else(|| {
         AppError::NotReady(format!("stream {id} has no current upstream; the next extraction will bring one"))
     })?;
@@ -270,8 +255,7 @@ pub async fn live_session(
 /// its last switches (oldest first), named as `/streams` names them.
 async fn session_status(state: &AppState, session: &str) -> Value {
     let log = state.sessions.log(session);
-    let streams: Vec<StreamHealth> =
-        load_all(state.store.as_ref()).await.into_iter().filter(|h| h.session == session).collect();
+    let streams: Vec<StreamHealth> = stream_state::session_health(state.store.as_ref(), session).await;
     let find = |id: &str| streams.iter().find(|h| h.id == id);
     let label = |id: &str| find(id).map(|h| session::display_label(state, h));
     let playing = log.playing.as_ref().map_or(Value::Null, |(id, since)| {

@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    poll::{LEADER_LOCK, Poller},
+    poll::{LEADER_TTL, Poller},
     sleep_or_shutdown,
 };
 use crate::{
@@ -26,7 +26,8 @@ use crate::{
         probe::{Previous, Prober},
         stream_id,
     },
-    store::{Extractions, Store},
+    store::{Extractions, keys::LEADER_LOCK},
+    streams::state,
 };
 
 /// Probes run at once.
@@ -44,27 +45,6 @@ pub struct HealthJob {
     pub thresholds: Thresholds,
     /// How long the last round took (ms); recorded on each stream so `/streams` allows for it.
     pub last_round_ms: AtomicU64,
-}
-
-/// Store key of a stream's health.
-pub fn key(id: &str) -> String {
-    format!("health:{id}")
-}
-
-/// A stream's health from the store.
-pub async fn load(store: &dyn Store, id: &str) -> Option<StreamHealth> {
-    let bytes = store.get(&key(id)).await?;
-    serde_json::from_slice(&bytes).ok()
-}
-
-/// Every stream's health in the store.
-pub async fn load_all(store: &dyn Store) -> Vec<StreamHealth> {
-    store
-        .scan("health:")
-        .await
-        .into_iter()
-        .filter_map(|(_, bytes)| serde_json::from_slice(&bytes).ok())
-        .collect()
 }
 
 /// Which candidates a round probes.
@@ -90,7 +70,7 @@ impl HealthJob {
                 next_full = tokio::time::Instant::now() + self.interval;
             }
             let store = self.poller.store.clone();
-            if store.lock(LEADER_LOCK, &self.poller.holder, Duration::from_secs(15)).await {
+            if store.lock(LEADER_LOCK, &self.poller.holder, LEADER_TTL).await {
                 self.probe_round(if full { Round::All } else { Round::New }).await;
             }
             tokio::select! {
@@ -115,7 +95,7 @@ impl HealthJob {
                 for candidate in extraction.candidates {
                     if round == Round::New {
                         let id = stream_id(&session.id, &extraction.source, &candidate.label);
-                        let probed = load(store, &id)
+                        let probed = state::health(store, &id)
                             .await
                             .is_some_and(|h| h.last_refresh.is_some_and(|at| at >= extraction.extracted_at));
                         if probed {
@@ -136,7 +116,7 @@ impl HealthJob {
         futures_util::stream::iter(work)
             .for_each_concurrent(CONCURRENCY, |(source, extractor, extracted_at, session, candidate)| async move {
                 let id = stream_id(&session, &source, &candidate.label);
-                let mut health = load(store, &id)
+                let mut health = state::health(store, &id)
                     .await
                     .unwrap_or_else(|| StreamHealth::new(&id, &session, &source, &extractor, &candidate.label));
                 let previous = Previous { position: health.position.clone(), moved_at: health.position_moved_at };
@@ -149,9 +129,7 @@ impl HealthJob {
                 health.record(result, chrono::Utc::now().timestamp(), self.thresholds);
                 health.token_expires_at = candidate.expires_at;
                 health.last_refresh = Some(extracted_at);
-                if let Ok(bytes) = serde_json::to_vec(&health) {
-                    store.put(&key(&id), bytes, (self.interval * 40).max(Duration::from_secs(600))).await;
-                }
+                state::save_health(store, &health, (self.interval * 40).max(Duration::from_secs(600))).await;
             })
             .await;
         self.last_round_ms.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);

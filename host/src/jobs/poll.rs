@@ -27,17 +27,20 @@ use crate::{
         ScheduleService,
         model::{Event, Session},
     },
+    store::keys::LEADER_LOCK,
     store::{Extraction, Extractions, Store},
-    streams::refresh::{MIN_GAP, RefreshBus},
+    streams::{
+        refresh::{MIN_GAP, RefreshBus},
+        state::{self, RefreshError},
+    },
     telemetry::{ExtractLabels, Metrics},
 };
 
 /// How often the loop wakes to look for due work.
 const TICK: Duration = Duration::from_secs(1);
 /// Name of the leader lock.
-pub const LEADER_LOCK: &str = "poll-leader";
 /// How long a leader holds the lock without renewing it.
-const LEADER_TTL: Duration = Duration::from_secs(15);
+pub const LEADER_TTL: Duration = Duration::from_secs(15);
 /// Extractions running at once.
 const CONCURRENCY: usize = 4;
 
@@ -241,7 +244,6 @@ impl Poller {
         let settings: Vec<(String, String)> =
             source.settings.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let started = std::time::Instant::now();
-        let refresh_key = refresh_key(&session.id, &source.id);
         // Read the generation before looking the plugin up: a load that lands in between bumps
         // it, so the retry cannot be missed.
         let generation = *self.plugins.changes().borrow();
@@ -253,7 +255,7 @@ impl Poller {
                 self.plugins.ids().join(", "),
             );
             tracing::warn!(source = %source.id, extractor = %source.extractor, session = %session.id, step = STEP_EXTRACTOR_MISSING, detail = %message, "extraction failed");
-            self.record_error(&refresh_key, STEP_EXTRACTOR_MISSING, message).await;
+            self.record_error(&session.id, &source.id, STEP_EXTRACTOR_MISSING, message).await;
             self.count(source, STEP_EXTRACTOR_MISSING);
             return Outcome::MissingExtractor { generation };
         }
@@ -264,8 +266,13 @@ impl Poller {
         let (label, outcome) = match result {
             Ok(candidates) if candidates.is_empty() => {
                 tracing::warn!(source = %source.id, extractor = %source.extractor, session = %session.id, "extractor found no streams");
-                self.record_error(&refresh_key, "url-extraction", "the extractor found no streams".into())
-                    .await;
+                self.record_error(
+                    &session.id,
+                    &source.id,
+                    "url-extraction",
+                    "the extractor found no streams".into(),
+                )
+                .await;
                 ("empty", Outcome::Failed)
             }
             Ok(candidates) => {
@@ -288,7 +295,7 @@ impl Poller {
                     candidates = extraction.candidates.len(), ttl = ?ttl, took = ?started.elapsed(),
                     "extracted"
                 );
-                self.store.put(&refresh_key, b"null".to_vec(), REFRESH_ERROR_TTL).await;
+                state::record_refresh(self.store.as_ref(), &session.id, &source.id, None).await;
                 self.refresh.extracted();
                 ("ok", Outcome::Extracted { expires_at: soonest_expiry })
             }
@@ -297,7 +304,7 @@ impl Poller {
                     source = %source.id, extractor = %source.extractor, session = %session.id,
                     step = e.step, detail = %e.detail, "extraction failed"
                 );
-                self.record_error(&refresh_key, e.step, e.detail).await;
+                self.record_error(&session.id, &source.id, e.step, e.detail).await;
                 (e.step, Outcome::Failed)
             }
         };
@@ -306,9 +313,9 @@ impl Poller {
     }
 
     /// Remembers a failed refresh, shown as `token.refresh_error` and on the source in `/streams`.
-    async fn record_error(&self, refresh_key: &str, step: &str, message: String) {
+    async fn record_error(&self, session: &str, source: &str, step: &str, message: String) {
         let error = RefreshError { step: step.into(), message, at: Utc::now().timestamp() };
-        self.store.put(refresh_key, serde_json::to_vec(&error).unwrap_or_default(), REFRESH_ERROR_TTL).await;
+        state::record_refresh(self.store.as_ref(), session, source, Some(&error)).await;
     }
 
     /// Counts one attempt by outcome in `pitwall_extractions_total`.
@@ -342,26 +349,8 @@ pub enum Outcome {
 /// The step reported for a source whose extractor is not loaded.
 pub const STEP_EXTRACTOR_MISSING: &str = "extractor-missing";
 
-/// The last refresh failure of a source for a session, shown as `token.refresh_error`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RefreshError {
-    /// Failed step.
-    pub step: String,
-    /// Detail.
-    pub message: String,
-    /// Unix seconds.
-    pub at: i64,
-}
-
-/// How long a refresh outcome is remembered.
-const REFRESH_ERROR_TTL: Duration = Duration::from_secs(3600);
 /// Re-extract this long before a token expires, so players never hold an expired URL.
 const REFRESH_MARGIN: i64 = 30;
-
-/// Store key of a source's last refresh outcome for a session.
-pub fn refresh_key(session: &str, source: &str) -> String {
-    format!("refresh:{session}:{source}")
-}
 
 /// When to extract again: the poll interval (with jitter), or earlier so the new token arrives
 /// while the current one still has a good part of its life left: `REFRESH_MARGIN` seconds before

@@ -2,6 +2,7 @@
 //! state, the leader lock). One trait, two implementations: [`memory::MemoryStore`] (default,
 //! embedded) and [`redis::RedisStore`] (`--redis-url`, shared by replicas), both with TTLs.
 
+pub mod keys;
 pub mod memory;
 mod outage;
 pub mod redis;
@@ -75,13 +76,9 @@ pub struct Extraction {
 pub struct Extractions;
 
 impl Extractions {
-    fn key(session: &str, source: &str) -> String {
-        format!("cand:{session}:{source}")
-    }
-
     /// Stores an extraction for `ttl`.
     pub async fn put(store: &dyn Store, extraction: &Extraction, ttl: Duration) {
-        let key = Self::key(&extraction.session, &extraction.source);
+        let key = keys::extraction(&extraction.session, &extraction.source);
         match serde_json::to_vec(extraction) {
             Ok(bytes) => store.put(&key, bytes, ttl).await,
             Err(e) => tracing::error!(key, error = %e, "cannot encode an extraction"),
@@ -91,7 +88,7 @@ impl Extractions {
     /// Every live extraction for `session`.
     pub async fn for_session(store: &dyn Store, session: &str) -> Vec<Extraction> {
         let mut out: Vec<Extraction> = store
-            .scan(&format!("cand:{session}:"))
+            .scan(&keys::extractions_of(session))
             .await
             .into_iter()
             .filter_map(|(key, bytes)| match serde_json::from_slice(&bytes) {

@@ -3,10 +3,12 @@
 //! upstream and fails over between a session's streams, [`masters`] keeps each candidate's master
 //! playlist so variant reloads do not fetch it again, [`refresh`] carries reactive refresh
 //! requests (a refused playlist or segment) to the poller, and [`errors`] counts each stream's
-//! failed segments for the session URL's switch.
+//! failed segments for the session URL's switch; [`state`] is the typed store access to stream
+//! state (health, refresh outcomes) that jobs write and the API reads.
 
 pub mod errors;
 pub mod masters;
 pub mod refresh;
 pub mod session;
+pub mod state;
 pub mod track;

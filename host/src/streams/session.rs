@@ -21,7 +21,6 @@ use crate::{
     AppState,
     config::MAIN_ROLE,
     health::board::{Status, StreamHealth, Variant, rank},
-    jobs::health::load_all,
     relay::{HeaderScope, upstream::UpstreamError},
     store::{Candidate, Extractions},
 };
@@ -308,10 +307,10 @@ pub fn role<'a>(state: &'a AppState, h: &StreamHealth) -> &'a str {
 async fn ordered(state: &AppState, session: &str, current: Option<&str>) -> Vec<StreamHealth> {
     let now = chrono::Utc::now().timestamp();
     let interval = state.config.file.health.interval.as_secs().max(1) as i64;
-    let mut streams: Vec<StreamHealth> = load_all(state.store.as_ref())
+    let mut streams: Vec<StreamHealth> = super::state::session_health(state.store.as_ref(), session)
         .await
         .into_iter()
-        .filter(|h| h.session == session && h.status != Status::Dead && h.status != Status::Unchecked)
+        .filter(|h| h.status != Status::Dead && h.status != Status::Unchecked)
         .collect();
     rank(&mut streams, now, interval);
     // Stable: rank order is kept within each group.
