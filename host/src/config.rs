@@ -79,7 +79,7 @@ pub struct Flags {
     /// With `--demo`: kill a demo feed on a timer, `FEED@AFTER[+FOR]` (e.g. `main@90s`,
     /// `main@90s+30s`; repeatable). Feeds: main, onboard-1, onboard-2, pitlane.
     #[arg(long = "demo-kill", env = "PITWALL_DEMO_KILL", value_delimiter = ',', global = true)]
-    pub demo_kill: Vec<pitwall_testbed::FeedKill>,
+    pub demo_kill: Vec<String>,
     /// Let upstream fetches reach this otherwise blocked HOST[:PORT] (repeatable).
     #[arg(long = "allow-upstream", env = "PITWALL_ALLOW_UPSTREAM", value_delimiter = ',', global = true)]
     pub allow_upstream: Vec<String>,
@@ -216,9 +216,18 @@ impl Config {
         self.check_demo()
     }
 
-    /// The demo's knobs need `--demo`, and tokens that outlive one refresh.
+    /// The demo's knobs need `--demo`, and tokens that outlive one refresh; a build without the
+    /// `demo` feature has no demo.
     fn check_demo(&self) -> Result<(), ConfigError> {
         let f = &self.flags;
+        #[cfg(not(feature = "demo"))]
+        if f.demo {
+            return Err(ConfigError::new("--demo", "this pitwall was built without the `demo` feature"));
+        }
+        #[cfg(feature = "demo")]
+        if let Err(e) = crate::demo::kills(self) {
+            return Err(ConfigError::new("--demo-kill", e));
+        }
         if !f.demo && !f.demo_kill.is_empty() {
             return Err(ConfigError::new("--demo-kill", "only applies with --demo"));
         }
@@ -790,6 +799,7 @@ settings = { page = "https://example.invalid/watch/main" }
         assert!(e.origin.starts_with("p.toml:1:"), "{e}");
     }
 
+    #[cfg(feature = "demo")]
     #[test]
     fn demo_knobs_need_demo_and_a_useful_token_lifetime() {
         let load = |args: &[&str]| Config::load(Cli::parse_from(args).flags);
@@ -801,7 +811,8 @@ settings = { page = "https://example.invalid/watch/main" }
         let config =
             load(&["pitwall", "--demo", "--demo-token-ttl", "10s", "--demo-kill", "main@1m+30s,pitlane@2m"])
                 .unwrap();
-        let kills: Vec<_> = config.flags.demo_kill.iter().map(|k| (k.feed, k.after, k.down_for)).collect();
+        let kills: Vec<_> =
+            crate::demo::kills(&config).unwrap().into_iter().map(|k| (k.feed, k.after, k.down_for)).collect();
         assert_eq!(
             kills,
             [
@@ -810,7 +821,11 @@ settings = { page = "https://example.invalid/watch/main" }
             ]
         );
         for bad in ["nope@1s", "main", "main@soon", "main@1s+0s"] {
-            assert!(Cli::try_parse_from(["pitwall", "--demo", "--demo-kill", bad]).is_err(), "{bad}");
+            assert_eq!(
+                load(&["pitwall", "--demo", "--demo-kill", bad]).unwrap_err().key,
+                "--demo-kill",
+                "{bad}"
+            );
         }
     }
 

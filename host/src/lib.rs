@@ -6,6 +6,8 @@
 pub mod api;
 pub mod check;
 pub mod config;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod extract;
 pub mod health;
 pub mod jobs;
@@ -23,7 +25,6 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
-use config::SeasonSetting;
 use net::UpstreamGuard;
 use schedule::{Clock, ScheduleService, SystemClock};
 use telemetry::Metrics;
@@ -118,6 +119,9 @@ pub enum RunError {
     /// The WebAssembly engine could not start.
     #[error("cannot start the extractor engine: {0:#}")]
     Engine(anyhow::Error),
+    /// `--demo` could not start.
+    #[error("demo: {0}")]
+    Demo(String),
 }
 
 /// Serves pitwall on `listener` until `shutdown` resolves, then stops accepting connections,
@@ -132,21 +136,27 @@ pub async fn run(
 
 /// [`run`] with an injected clock (tests move time; production uses [`SystemClock`]).
 pub async fn run_with_clock(
-    mut config: Config,
+    config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     clock: Arc<dyn Clock>,
 ) -> Result<(), RunError> {
-    let testbed = if config.flags.demo { Some(start_demo(&mut config).await?) } else { None };
+    #[cfg(feature = "demo")]
+    let (config, testbed) = {
+        let mut config = config;
+        let testbed = if config.flags.demo { Some(demo::start(&mut config).await?) } else { None };
+        (config, testbed)
+    };
     for source in config.file.source.iter().filter(|s| s.allow_hosts.iter().any(|h| h == "*")) {
         tracing::warn!(source = %source.id, extractor = %source.extractor, "allow_hosts = [\"*\"]: this source's extractor may fetch any public host (the SSRF guard still applies)");
     }
     let drain_timeout = config.flags.drain_timeout;
-    let mut guard = UpstreamGuard::new(&config.flags.allow_upstream);
-    if let Some(testbed) = &testbed {
-        let ports = [testbed.addr().port(), testbed.second_addr().port()];
-        guard = guard.with_override(DEMO_DOMAIN, testbed.addr().ip(), &ports);
-    }
+    let guard = UpstreamGuard::new(&config.flags.allow_upstream);
+    #[cfg(feature = "demo")]
+    let guard = match &testbed {
+        Some(testbed) => demo::resolve_to(guard, testbed),
+        None => guard,
+    };
     let schedule = Arc::new(schedule::from_config(&config, &guard, clock)?);
     schedule.load_local();
     let plugins =
@@ -215,6 +225,7 @@ pub async fn run_with_clock(
     for job in jobs {
         let _ = job.await;
     }
+    #[cfg(feature = "demo")]
     if let Some(testbed) = testbed {
         testbed.shutdown().await;
     }
@@ -289,52 +300,3 @@ pub(crate) fn engine(
 
 /// Memory for segments shared between viewers (single-flight buffers); past it, pass-through.
 pub const RELAY_SHARED_BYTES: usize = 64 << 20;
-
-/// Names under this domain resolve to the in-process testbed in `--demo` mode.
-pub const DEMO_DOMAIN: &str = "demo.invalid";
-
-/// The demo's live feeds and their labels; sources are `demo-<feed>`.
-pub const DEMO_FEEDS: [(&str, &str); 4] =
-    [("main", "Main feed"), ("onboard-1", "Onboard 1"), ("onboard-2", "Onboard 2"), ("pitlane", "Pit lane")];
-
-/// `--demo`: starts the testbed in-process on loopback and points the configuration at it:
-/// schedule sources, season 9999 (live now), and one `demo-site` source per demo feed, reached
-/// as `tv.demo.invalid` (resolved to the testbed by the upstream guard).
-async fn start_demo(config: &mut Config) -> Result<pitwall_testbed::Testbed, RunError> {
-    let testbed = pitwall_testbed::Testbed::start(pitwall_testbed::TestbedConfig {
-        token_ttl: config.flags.demo_token_ttl,
-        kills: config.flags.demo_kill.clone(),
-        ..pitwall_testbed::TestbedConfig::default()
-    })
-    .await?;
-    for kill in &config.flags.demo_kill {
-        tracing::warn!(feed = kill.feed, after = ?kill.after, down_for = ?kill.down_for, "demo: this feed will be killed on a timer (--demo-kill)");
-    }
-    println!("testbed on {}", testbed.url());
-    let schedule = &mut config.file.schedule;
-    schedule.jolpica_url = format!("{}/jolpica/ergast/f1", testbed.url());
-    schedule.openf1_url = format!("{}/openf1/v1", testbed.url());
-    schedule.season = SeasonSetting::Year(9999);
-    config.flags.allow_upstream.push(testbed.addr().to_string());
-    config.flags.allow_upstream.push(testbed.second_addr().to_string());
-    let port = testbed.addr().port();
-    for (feed, label) in DEMO_FEEDS {
-        let id = format!("demo-{feed}");
-        if config.file.source.iter().any(|s| s.id == id) {
-            continue;
-        }
-        config.file.source.push(config::SourceConfig {
-            id,
-            extractor: "demo-site".into(),
-            label: label.into(),
-            role: feed.split('-').next().unwrap_or(feed).into(),
-            driver: None,
-            allow_hosts: Vec::new(),
-            sessions: Vec::new(),
-            poll: std::time::Duration::from_secs(60),
-            settings: [("page".to_string(), format!("http://tv.{DEMO_DOMAIN}:{port}/demo-tv/watch/{feed}"))]
-                .into(),
-        });
-    }
-    Ok(testbed)
-}
