@@ -73,10 +73,9 @@ async fn a_tv_player_plays_a_channel_with_the_key_alone() {
     // What the key opens, and what it does not.
     let (status, master) = get(session_url, None).await;
     assert_eq!(status, 200, "{master}");
-    assert!(
-        master.lines().filter(|l| l.starts_with("/live/")).all(|l| l.ends_with(&format!("?key={key}"))),
-        "{master}"
-    );
+    let variants: Vec<&str> = master.lines().filter(|l| l.starts_with("/live/")).collect();
+    assert!(!variants.is_empty(), "{master}");
+    assert!(variants.iter().all(|l| l.ends_with(&format!("?key={key}"))), "{master}");
     let (status, guide) = get(&format!("{base}/guide.xml?key={key}"), None).await;
     assert_eq!(status, 200);
     let session_id = session_url.split('/').nth(5).unwrap();

@@ -8,7 +8,7 @@ mod common;
 
 use std::{sync::Arc, time::Duration};
 
-use common::{LogCapture, guest, session_ref as session, settings};
+use common::{LogCapture, guest, session_ref as session, settings, with_custom_section};
 
 use pitwall::{
     extract::{ExtractorEngine, Limits, PluginRegistry},
@@ -108,28 +108,6 @@ async fn each_abuse_fails_only_its_own_call() {
     let entry = registry.entries().into_iter().find(|e| e.id == "abuse").unwrap();
     assert_eq!(entry.status, "loaded");
     assert_eq!((entry.calls, entry.failures), (17, 7));
-}
-
-/// A copy of `wasm` with a custom section appended: same plugin, new sha256 (a "new version").
-fn with_custom_section(wasm: &[u8], tag: &str) -> Vec<u8> {
-    let name = b"pitwall-test";
-    let mut payload = vec![name.len() as u8];
-    payload.extend_from_slice(name);
-    payload.extend_from_slice(tag.as_bytes());
-    let mut out = wasm.to_vec();
-    out.push(0); // custom section id
-    let mut len = payload.len();
-    loop {
-        let byte = (len & 0x7f) as u8;
-        len >>= 7;
-        if len == 0 {
-            out.push(byte);
-            break;
-        }
-        out.push(byte | 0x80);
-    }
-    out.extend_from_slice(&payload);
-    out
 }
 
 async fn extractors(url: &str) -> Vec<Value> {

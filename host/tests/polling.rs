@@ -115,14 +115,37 @@ async fn with_shared_redis_only_one_replica_polls_and_entries_expire() {
     let keys: Vec<String> =
         redis::cmd("KEYS").arg("pitwall:cand:9999-*:direct-main").query_async(&mut conn).await.unwrap();
     assert!(!keys.is_empty(), "extraction stored in Redis");
-    for key in keys {
-        let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(&mut conn).await.unwrap();
-        assert!(ttl > 0, "{key} has TTL {ttl}");
-    }
     for r in replicas {
         r.stop().await;
     }
+    // The TTL the poller gives an extraction without a token expiry (the 30 s floor for a 1 s
+    // poll); waiting that long is not worth it, so expiry is proven from Redis's own countdown.
+    let configured = pitwall::jobs::poll::candidate_ttl(Duration::from_secs(1), None, 0);
+    for key in &keys {
+        let first = pttl(&mut conn, key).await;
+        assert!(
+            0 < first && first <= configured.as_millis() as i64,
+            "{key} expires in {first} ms, configured {configured:?}"
+        );
+        // With no replica left to rewrite it, the entry counts down (-2 once gone). Bounded: PTTL
+        // has millisecond resolution, so 5 s is ample for it to move.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let ms = pttl(&mut conn, key).await;
+            assert!(ms == -2 || ms > 0, "{key} lost its TTL: {ms}");
+            if ms < first {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{key} is not counting down: {ms} ms, was {first}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     testbed.shutdown().await;
+}
+
+/// Milliseconds until `key` expires in Redis (-1: no TTL, -2: no key).
+async fn pttl(conn: &mut redis::aio::MultiplexedConnection, key: &str) -> i64 {
+    redis::cmd("PTTL").arg(key).query_async(conn).await.unwrap()
 }
 
 /// Every guest the demo ships, so the first scan compiles several components (cold cache: a new

@@ -301,7 +301,217 @@ fn login_redirect(request: &Request, token: &str, https: bool) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use std::{net::SocketAddr, sync::Arc};
+
+    use axum::{Router, body::Body, extract::ConnectInfo, middleware, routing::get};
+    use tower::ServiceExt as _;
+
     use super::*;
+    use crate::{Config, Readiness, net::UpstreamGuard, schedule::SystemClock};
+
+    const VIEWER: &str = "viewer-token-for-tests";
+    const ADMIN: &str = "admin-token-for-tests";
+
+    /// An `AppState` over `config` with nothing running: the middleware reads only the config
+    /// and the throttle.
+    fn state(config: Config) -> AppState {
+        let guard = UpstreamGuard::default();
+        let engine =
+            crate::extract::ExtractorEngine::new(crate::extract::Limits::default(), &guard, None).unwrap();
+        let relay = crate::relay::Relay {
+            key: crate::relay::token::RelayKey::load_or_create(&config.flags.data_dir, None).unwrap(),
+            upstream: Arc::new(
+                crate::relay::upstream::Upstream::new(&guard, 1 << 20, Default::default()).unwrap(),
+            ),
+        };
+        AppState {
+            schedule: Arc::new(crate::schedule::from_config(&config, &guard, Arc::new(SystemClock)).unwrap()),
+            plugins: Arc::new(crate::extract::PluginRegistry::new(engine, config.flags.plugins_dir.clone())),
+            config: Arc::new(config),
+            metrics: Arc::default(),
+            readiness: Readiness::default(),
+            store: Arc::new(crate::store::memory::MemoryStore::default()),
+            relay: Arc::new(relay),
+            shutdown: Default::default(),
+            throttle: Arc::default(),
+            sessions: Arc::default(),
+            masters: Arc::default(),
+            refresh: Arc::default(),
+            media_errors: Arc::default(),
+        }
+    }
+
+    /// A config with the given tokens over a fresh data dir (kept alive by the returned guard).
+    fn config(viewer: Option<&str>, admin: Option<&str>) -> (Config, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::for_tests(dir.path());
+        config.flags.viewer_token = viewer.map(str::to_string);
+        config.flags.admin_token = admin.map(str::to_string);
+        (config, dir)
+    }
+
+    /// Every path answers 200 "through" behind the two middlewares, as in `api::router`.
+    fn app(state: &AppState) -> Router {
+        Router::new()
+            .fallback(get(|| async { "through" }))
+            .layer(middleware::from_fn_with_state(state.clone(), require_viewer))
+            .layer(middleware::from_fn_with_state(state.clone(), require_known_host))
+    }
+
+    /// A request from `peer` (as `serve` records it) with `headers`.
+    fn request(uri: &str, peer: &str, headers: &[(&str, &str)]) -> Request {
+        let mut builder = Request::get(uri).header(header::HOST, "127.0.0.1:8080");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let mut request = builder.body(Body::empty()).unwrap();
+        let peer: SocketAddr = format!("{peer}:40000").parse().unwrap();
+        request.extensions_mut().insert(ConnectInfo(peer));
+        request
+    }
+
+    async fn send(app: &Router, request: Request) -> Response {
+        app.clone().oneshot(request).await.unwrap()
+    }
+
+    async fn status(app: &Router, uri: &str, headers: &[(&str, &str)]) -> StatusCode {
+        send(app, request(uri, "192.0.2.10", headers)).await.status()
+    }
+
+    #[tokio::test]
+    async fn the_viewer_token_is_accepted_from_a_cookie_or_a_bearer_header() {
+        let (config, _dir) = config(Some(VIEWER), Some(ADMIN));
+        let state = state(config);
+        let app = app(&state);
+        let cookie = format!("other=1; {COOKIE}={VIEWER}");
+        let bearer = format!("Bearer {VIEWER}");
+        assert_eq!(status(&app, "/api/schedule", &[("cookie", &cookie)]).await, StatusCode::OK);
+        assert_eq!(status(&app, "/api/schedule", &[("authorization", &bearer)]).await, StatusCode::OK);
+        let admin = format!("Bearer {ADMIN}");
+        assert_eq!(status(&app, "/api/schedule", &[("authorization", &admin)]).await, StatusCode::OK);
+        assert_eq!(status(&app, "/api/schedule", &[]).await, StatusCode::UNAUTHORIZED, "no token");
+        let wrong = format!("{COOKIE}=nope");
+        assert_eq!(status(&app, "/api/schedule", &[("cookie", &wrong)]).await, StatusCode::UNAUTHORIZED);
+        let prefixed = format!("Bearer {VIEWER}x");
+        assert_eq!(status(&app, "/", &[("authorization", &prefixed)]).await, StatusCode::UNAUTHORIZED);
+        // Probes and sealed relay URLs need none.
+        for open in ["/healthz", "/readyz", "/relay/s/abc/seg.ts"] {
+            assert_eq!(status(&app, open, &[]).await, StatusCode::OK, "{open}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_in_the_address_sets_the_cookie_and_redirects_it_out_of_the_address() {
+        let (mut config, _dir) = config(Some(VIEWER), None);
+        config.flags.trusted_proxy = vec!["10.0.0.0/8".parse().unwrap()];
+        let state = state(config);
+        let app = app(&state);
+        let response = send(&app, request(&format!("/session/x?token={VIEWER}"), "192.0.2.10", &[])).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()[header::LOCATION], "/session/x");
+        let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+        assert!(
+            cookie.starts_with(&format!("{COOKIE}={VIEWER};")) && cookie.contains("HttpOnly"),
+            "{cookie}"
+        );
+        assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+        // Never to another site, and `Secure` when a trusted proxy says the client used HTTPS.
+        let https = [("x-forwarded-proto", "https")];
+        let response =
+            send(&app, request(&format!("//evil.example/?token={VIEWER}"), "10.1.2.3", &https)).await;
+        assert_eq!(response.headers()[header::LOCATION], "/evil.example/");
+        assert!(response.headers()[header::SET_COOKIE].to_str().unwrap().contains("; Secure"));
+        // An untrusted peer's forwarded proto is ignored.
+        let response = send(&app, request(&format!("/?token={VIEWER}"), "192.0.2.10", &https)).await;
+        assert!(!response.headers()[header::SET_COOKIE].to_str().unwrap().contains("Secure"));
+        assert_eq!(status(&app, "/?token=wrong", &[]).await, StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn wrong_tokens_are_throttled_per_client_after_ten() {
+        let (config, _dir) = config(Some(VIEWER), None);
+        let state = state(config);
+        let app = app(&state);
+        let good = format!("Bearer {VIEWER}");
+        for n in 0..LoginThrottle::MAX_FAILURES {
+            let wrong = [("authorization", "Bearer wrong")];
+            let response = send(&app, request("/api/streams", "192.0.2.66", &wrong)).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {n}");
+        }
+        // The client is now refused even with the right token, and told when to come back.
+        let response = send(&app, request("/api/streams", "192.0.2.66", &[("authorization", &good)])).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        let retry: u64 = response.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+        assert!((1..=LoginThrottle::WINDOW.as_secs()).contains(&retry), "{retry}");
+        // Wrong `?token=` and `?key=` count too, on their own client; others are not affected.
+        for n in 0..LoginThrottle::MAX_FAILURES {
+            let uri = if n % 2 == 0 { "/?token=wrong" } else { "/live/st_1/master.m3u8?key=wrong" };
+            assert_eq!(send(&app, request(uri, "192.0.2.77", &[])).await.status(), StatusCode::UNAUTHORIZED);
+        }
+        let response = send(&app, request(&format!("/?token={VIEWER}"), "192.0.2.77", &[])).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        let response = send(&app, request("/api/streams", "192.0.2.10", &[("authorization", &good)])).await;
+        assert_eq!(response.status(), StatusCode::OK, "another client is not throttled");
+    }
+
+    #[tokio::test]
+    async fn the_stream_key_opens_live_and_the_channel_list_only() {
+        let (config, _dir) = config(Some(VIEWER), None);
+        let state = state(config);
+        let app = app(&state);
+        let key = stream_key(&state).unwrap();
+        assert_ne!(key, VIEWER, "the key is not the token");
+        for path in [
+            "/live/st_1/master.m3u8",
+            "/live/session/9999-01-race/master.m3u8",
+            "/channels.m3u",
+            "/guide.xml",
+        ] {
+            assert_eq!(status(&app, &format!("{path}?key={key}"), &[]).await, StatusCode::OK, "{path}");
+        }
+        for path in ["/api/streams", "/api/schedule", "/", "/session/x", "/proxy", "/livex"] {
+            assert_eq!(
+                status(&app, &format!("{path}?key={key}"), &[]).await,
+                StatusCode::UNAUTHORIZED,
+                "{path}"
+            );
+        }
+        assert_eq!(status(&app, "/channels.m3u?key=wrong", &[]).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(key_suffix(&state, Some(&key)), format!("?key={key}"));
+        assert_eq!(key_suffix(&state, Some("wrong")), "");
+        // The token itself is no key, and without a viewer token there is no key at all.
+        assert_eq!(status(&app, &format!("/channels.m3u?key={VIEWER}"), &[]).await, StatusCode::UNAUTHORIZED);
+        let (config, _dir) = self::config(None, None);
+        assert_eq!(stream_key(&self::state(config)), None);
+    }
+
+    #[tokio::test]
+    async fn without_a_viewer_token_only_known_host_names_are_served() {
+        let (mut config, _dir) = config(None, None);
+        config.flags.public_host = vec!["f1.example.net".into()];
+        let state = state(config);
+        let app = app(&state);
+        let with_host = |host: &'static str, path: &str| {
+            let mut r = request(path, "192.0.2.10", &[]);
+            r.headers_mut().insert(header::HOST, HeaderValue::from_static(host));
+            r
+        };
+        for host in ["127.0.0.1:8080", "localhost:8080", "f1.example.net", "[::1]:8080"] {
+            assert_eq!(send(&app, with_host(host, "/api/streams")).await.status(), StatusCode::OK, "{host}");
+        }
+        let refused = send(&app, with_host("rebound.evil.example", "/api/streams")).await;
+        assert_eq!(refused.status(), StatusCode::MISDIRECTED_REQUEST);
+        // Probes still answer whatever the name (orchestrators use theirs).
+        assert_eq!(send(&app, with_host("rebound.evil.example", "/healthz")).await.status(), StatusCode::OK);
+        // A viewer token replaces the host check: the token is the defence then.
+        let (config, _dir) = self::config(Some(VIEWER), None);
+        let state = self::state(config);
+        let app = self::app(&state);
+        let mut r = with_host("rebound.evil.example", "/api/streams");
+        r.headers_mut()
+            .insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {VIEWER}")).unwrap());
+        assert_eq!(send(&app, r).await.status(), StatusCode::OK);
+    }
 
     #[test]
     fn known_hosts_are_addresses_localhost_and_public_names() {

@@ -357,3 +357,150 @@ fn classify(e: reqwest::Error) -> UpstreamError {
         Failure::Transport(chain) => UpstreamError::Transport(chain),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The shared fetch against a real HTTP server on 127.0.0.1:0 (no testbed): one upstream
+    //! request for N concurrent viewers, identical bytes to each, failed fetches never joined,
+    //! and a spent budget that stops sharing without losing bytes.
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::{Router, body::Body, extract::State, http::StatusCode, response::Response, routing::get};
+
+    use super::*;
+
+    /// A segment body: 256 KiB of bytes that differ from chunk to chunk, so a torn or mixed-up
+    /// buffer would show.
+    fn segment() -> Vec<u8> {
+        (0..256 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
+    }
+
+    /// `/seg.ts` streams [`segment`] in 16 KiB chunks with a pause between them, so viewers
+    /// arrive while it is still in flight; `/flaky.ts` fails its first answer (head: 500, or
+    /// body cut after one chunk with `?cut`) and serves the segment after. Counts requests.
+    async fn origin() -> (Url, Arc<AtomicUsize>) {
+        let hits = Arc::new(AtomicUsize::new(0));
+        async fn seg(State(hits): State<Arc<AtomicUsize>>) -> Response {
+            hits.fetch_add(1, Ordering::SeqCst);
+            let chunks: Vec<Bytes> = segment().chunks(16 * 1024).map(Bytes::copy_from_slice).collect();
+            let body = futures_util::stream::iter(chunks).then(|chunk| async move {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                Ok::<_, std::io::Error>(chunk)
+            });
+            Response::new(Body::from_stream(body))
+        }
+        async fn flaky(
+            State(hits): State<Arc<AtomicUsize>>,
+            axum::extract::RawQuery(query): axum::extract::RawQuery,
+        ) -> Response {
+            if hits.fetch_add(1, Ordering::SeqCst) > 0 {
+                return Response::new(Body::from(segment()));
+            }
+            if query.as_deref() != Some("cut") {
+                return Response::builder()
+                    .status(StatusCode::INTERNAL_SERVER_ERROR)
+                    .body(Body::empty())
+                    .unwrap();
+            }
+            let first = Bytes::copy_from_slice(&segment()[..16 * 1024]);
+            // The pause lets the head and first chunk leave before the connection is cut.
+            let body = futures_util::stream::iter([Ok(first), Err(std::io::Error::other("origin died"))])
+                .then(|item| async move {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    item
+                });
+            Response::new(Body::from_stream(body))
+        }
+        let app =
+            Router::new().route("/seg.ts", get(seg)).route("/flaky.ts", get(flaky)).with_state(hits.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (Url::parse(&format!("http://{addr}/")).unwrap(), hits)
+    }
+
+    fn upstream(base: &Url, cap: usize) -> Arc<Upstream> {
+        let guard = UpstreamGuard::new(&[format!("127.0.0.1:{}", base.port().unwrap())]);
+        Arc::new(Upstream::new(&guard, cap, UpstreamStats::default()).unwrap())
+    }
+
+    async fn read(body: BodyStream) -> Result<Vec<u8>, std::io::Error> {
+        let chunks: Vec<Bytes> = body.collect::<Vec<_>>().await.into_iter().collect::<Result<_, _>>()?;
+        Ok(chunks.concat())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_viewers_of_a_segment_cause_one_fetch_and_get_identical_bytes() {
+        let (base, hits) = origin().await;
+        let upstream = upstream(&base, 64 << 20);
+        let url = base.join("seg.ts").unwrap();
+        let viewers: Vec<_> = (0..20)
+            .map(|_| {
+                let (upstream, url) = (upstream.clone(), url.clone());
+                tokio::spawn(async move {
+                    let (head, body) = upstream.stream(&url, &[], None).await.unwrap();
+                    (head.status, read(body).await.unwrap())
+                })
+            })
+            .collect();
+        let expected = segment();
+        for viewer in viewers {
+            let (status, bytes) = viewer.await.unwrap();
+            assert_eq!(status, 200);
+            assert!(bytes == expected, "a viewer got {} other bytes", bytes.len());
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 1, "one upstream request");
+        assert_eq!(upstream.stats.fetches.get(), 1);
+        assert_eq!(upstream.stats.shared_hits.get(), 19);
+        assert_eq!(upstream.stats.bytes.get(), expected.len() as u64, "upstream bytes counted once");
+        // Another range of the same URL is another resource: its own fetch.
+        let (_, body) = upstream.stream(&url, &[], Some("bytes=0-99")).await.unwrap();
+        drop(body);
+        assert_eq!(hits.load(Ordering::SeqCst), 2, "a range is not joined to the whole");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_head_is_not_joined_again() {
+        let (base, hits) = origin().await;
+        let upstream = upstream(&base, 64 << 20);
+        let url = base.join("flaky.ts").unwrap();
+        let err = upstream.stream(&url, &[], None).await.err().expect("the 500 fails the fetch");
+        assert_eq!(err, UpstreamError::Status(500));
+        let (_, body) = upstream.stream(&url, &[], None).await.expect("the retry fetches again");
+        assert!(read(body).await.unwrap() == segment());
+        assert_eq!(hits.load(Ordering::SeqCst), 2, "the retry was a new upstream request");
+        assert_eq!(upstream.stats.shared_hits.get(), 0, "nobody joined the failed fetch");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_body_cut_short_fails_its_viewer_and_is_not_joined_again() {
+        let (base, hits) = origin().await;
+        let upstream = upstream(&base, 64 << 20);
+        let url = base.join("flaky.ts?cut").unwrap();
+        let (_, body) = upstream.stream(&url, &[], None).await.unwrap();
+        let err = read(body).await.expect_err("the cut body is an error, not a short segment");
+        assert!(err.to_string().contains("upstream read failed"), "{err}");
+        assert!(!err.to_string().contains("127.0.0.1"), "no upstream URL in errors: {err}");
+        let (_, body) = upstream.stream(&url, &[], None).await.unwrap();
+        assert!(read(body).await.unwrap() == segment());
+        assert_eq!(hits.load(Ordering::SeqCst), 2);
+        assert_eq!(upstream.stats.shared_hits.get(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn past_a_small_budget_fetches_stop_being_shared_but_lose_no_byte() {
+        let (base, hits) = origin().await;
+        // 64 KiB for everything: the 256 KiB segment cannot stay shared.
+        let upstream = upstream(&base, 64 * 1024);
+        let url = base.join("seg.ts").unwrap();
+        let first = upstream.stream(&url, &[], None).await.unwrap().1;
+        let expected = segment();
+        assert!(read(first).await.unwrap() == expected);
+        let second = upstream.stream(&url, &[], None).await.unwrap().1;
+        assert!(read(second).await.unwrap() == expected);
+        assert_eq!(hits.load(Ordering::SeqCst), 2, "a detached fetch is not joined");
+        assert_eq!(upstream.stats.shared_hits.get(), 0);
+        assert_eq!(upstream.held_bytes(), 0, "every held chunk released once read");
+    }
+}

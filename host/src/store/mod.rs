@@ -110,25 +110,51 @@ pub(crate) mod contract {
 
     use super::*;
 
+    /// How long the contract waits for a short TTL to be observed as expired: generous, so a
+    /// loaded machine does not fail it; the wait ends as soon as the expiry is seen.
+    const EXPIRY_BOUND: Duration = Duration::from_secs(5);
+    /// A TTL no test run outlives: a key with it must still be there at the end.
+    const LONG: Duration = Duration::from_secs(60);
+    /// A TTL the contract waits out.
+    const SHORT: Duration = Duration::from_millis(150);
+
+    /// Polls `done` every 20 ms until it is true; panics naming `what` after [`EXPIRY_BOUND`].
+    async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+        let deadline = tokio::time::Instant::now() + EXPIRY_BOUND;
+        while !done().await {
+            assert!(tokio::time::Instant::now() < deadline, "not within {EXPIRY_BOUND:?}: {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn check(store: &dyn Store) {
         let prefix = format!("test:{}:", rand::random::<u32>());
-        assert_eq!(store.get(&format!("{prefix}a")).await, None);
-        store.put(&format!("{prefix}a"), b"1".to_vec(), Duration::from_secs(60)).await;
-        store.put(&format!("{prefix}b"), b"2".to_vec(), Duration::from_millis(150)).await;
-        store.put(&format!("{prefix}a"), b"3".to_vec(), Duration::from_secs(60)).await;
-        assert_eq!(store.get(&format!("{prefix}a")).await.as_deref(), Some(&b"3"[..]));
+        let key = |k: &str| format!("{prefix}{k}");
+        assert_eq!(store.get(&key("a")).await, None);
+        store.put(&key("a"), b"1".to_vec(), LONG).await;
+        store.put(&key("c"), b"4".to_vec(), LONG).await;
+        store.put(&key("a"), b"3".to_vec(), LONG).await;
+        assert_eq!(store.get(&key("a")).await.as_deref(), Some(&b"3"[..]), "overwritten");
         let mut all = store.scan(&prefix).await;
         all.sort();
-        assert_eq!(all.len(), 2);
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        assert_eq!(store.get(&format!("{prefix}b")).await, None, "expired");
-        assert_eq!(store.scan(&prefix).await.len(), 1);
+        assert_eq!(all, vec![(key("a"), b"3".to_vec()), (key("c"), b"4".to_vec())]);
+        assert!(store.scan(&format!("{prefix}a")).await.len() == 1, "scan filters by prefix");
 
-        let lock = format!("{prefix}leader");
-        assert!(store.lock(&lock, "one", Duration::from_millis(300)).await);
-        assert!(!store.lock(&lock, "two", Duration::from_millis(300)).await, "held by one");
-        assert!(store.lock(&lock, "one", Duration::from_millis(300)).await, "renewed by its holder");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        assert!(store.lock(&lock, "two", Duration::from_millis(300)).await, "expired, taken over");
+        store.put(&key("b"), b"2".to_vec(), SHORT).await;
+        wait_until("a short-lived key expires", async || store.get(&key("b")).await.is_none()).await;
+        wait_until("an expired key leaves scans", async || store.scan(&prefix).await.len() == 2).await;
+        let mut all = store.scan(&prefix).await;
+        all.sort();
+        assert_eq!(all, vec![(key("a"), b"3".to_vec()), (key("c"), b"4".to_vec())], "long TTLs stay");
+
+        let lock = key("leader");
+        assert!(store.lock(&lock, "one", LONG).await);
+        assert!(!store.lock(&lock, "two", LONG).await, "held by one");
+        assert!(store.lock(&lock, "one", LONG).await, "renewed by its holder");
+        assert!(!store.lock(&lock, "two", LONG).await, "still held by one after its renewal");
+        // A renewal sets the TTL anew: a long lock renewed short expires, and another takes it.
+        assert!(store.lock(&lock, "one", SHORT).await, "renewed short");
+        wait_until("an expired lock is taken over", async || store.lock(&lock, "two", LONG).await).await;
+        assert!(!store.lock(&lock, "one", LONG).await, "held by two now");
     }
 }

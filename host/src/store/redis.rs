@@ -423,7 +423,8 @@ pub(crate) mod tests {
             assert_eq!(store.scan("k:").await.len(), 2);
             assert_eq!(store.get("k:before").await.as_deref(), Some(&b"1"[..]));
         }
-        assert!(started.elapsed() < Duration::from_millis(100), "{:?} for 40 calls", started.elapsed());
+        // Waiting on Redis would cost a 1 s timeout per call; all 40 together stay under one.
+        assert!(started.elapsed() < Duration::from_secs(1), "{:?} for 40 calls", started.elapsed());
         store.put("k:during", b"2".to_vec(), minute).await;
         store.put("k:changed", b"new".to_vec(), minute).await;
         assert!(store.lock("leader", "one", minute).await, "alone, this replica holds its lock");

@@ -385,3 +385,25 @@ pub fn uris(text: &str) -> Vec<String> {
     }
     out
 }
+
+/// A copy of `wasm` with a custom section appended: same plugin, new sha256 (a "new version").
+pub fn with_custom_section(wasm: &[u8], tag: &str) -> Vec<u8> {
+    let name = b"pitwall-test";
+    let mut payload = vec![name.len() as u8];
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(tag.as_bytes());
+    let mut out = wasm.to_vec();
+    out.push(0); // custom section id
+    let mut len = payload.len();
+    loop {
+        let byte = (len & 0x7f) as u8;
+        len >>= 7;
+        if len == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    }
+    out.extend_from_slice(&payload);
+    out
+}
