@@ -95,3 +95,32 @@ fn store_keys_are_spelled_once() {
         .collect();
     assert!(offenders.is_empty(), "store keys spelled outside store/keys.rs: {offenders:?}");
 }
+
+/// Tasks and threads are started only where ARCHITECTURE.md's invariant says (a new place must
+/// be added there, and here, on purpose).
+#[test]
+fn spawns_only_where_the_architecture_says() {
+    const ALLOWED: &[&str] = &[
+        "lib.rs",              // spawn_jobs: the background loops of jobs/
+        "serve.rs",            // one task per connection
+        "extract/engine.rs",   // the epoch ticker; a guest call's isolated thread
+        "extract/host_api.rs", // a guest's fetch, aborted at the call's deadline
+        "extract/registry.rs", // compiles on the blocking pool
+        "relay/mod.rs",        // large rewrites on the blocking pool
+        "relay/upstream.rs",   // a shared segment fetch's filler
+    ];
+    let spawns = ["tokio::spawn", "thread::spawn", "Builder::new().name(", "spawn_blocking", ".spawn(async"];
+    let offenders: Vec<String> = host_sources("")
+        .into_iter()
+        .filter(|(path, _)| !path.starts_with("jobs/") && !ALLOWED.contains(&path.as_str()))
+        .filter(|(_, text)| {
+            let code = text.split("#[cfg(test)]").next().unwrap_or(text);
+            spawns.iter().any(|s| code.contains(s))
+        })
+        .map(|(path, _)| path)
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "tasks or threads started outside the places ARCHITECTURE.md names: {offenders:?}"
+    );
+}
