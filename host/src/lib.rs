@@ -58,6 +58,9 @@ pub struct AppState {
     pub refresh: Arc<streams::refresh::RefreshBus>,
     /// Failed segments per stream, reported by the relay, read by session tracks.
     pub media_errors: Arc<streams::errors::MediaErrors>,
+    /// The one clock for every judgement of time (sessions live, streams verified, tokens,
+    /// relay URL expiry); tests move it ([`schedule::ManualClock`]).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Named readiness checks: `/readyz` answers 200 once every registered one is done, and jobs
@@ -157,7 +160,7 @@ pub async fn run_with_clock(
         Some(testbed) => demo::resolve_to(guard, testbed),
         None => guard,
     };
-    let schedule = Arc::new(schedule::from_config(&config, &guard, clock)?);
+    let schedule = Arc::new(schedule::from_config(&config, &guard, clock.clone())?);
     schedule.load_local();
     let plugins =
         Arc::new(extract::PluginRegistry::new(engine(&config, &guard)?, config.flags.plugins_dir.clone()));
@@ -189,6 +192,7 @@ pub async fn run_with_clock(
         masters: Arc::default(),
         refresh: Arc::default(),
         media_errors: Arc::default(),
+        clock,
     };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),

@@ -338,6 +338,7 @@ mod tests {
             masters: Arc::default(),
             refresh: Arc::default(),
             media_errors: Arc::default(),
+            clock: Arc::new(SystemClock),
         }
     }
 

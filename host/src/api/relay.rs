@@ -64,7 +64,7 @@ pub async fn proxy(
         .filter(|u| !u.is_empty())
         .ok_or_else(|| AppError::BadRequest("missing ?url= (an http(s) playlist URL)".into()))?;
     let url = Url::parse(&raw).map_err(|e| AppError::BadRequest(format!("not a URL: {e}")))?;
-    playlist_response(&state.relay, &url, &HeaderScope::none(), now()).await
+    playlist_response(&state.relay, &url, &HeaderScope::none(), now(&state)).await
 }
 
 /// `GET|HEAD /relay/{id}/{file}?t={sealed}`.
@@ -76,14 +76,14 @@ pub async fn relay(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let token = query.t.ok_or_else(|| AppError::Forbidden("relay URL without its token".into()))?;
-    let target = state.relay.key.open(&token, now()).map_err(|e| match e {
+    let target = state.relay.key.open(&token, now(&state)).map_err(|e| match e {
         TokenError::Invalid => AppError::Forbidden("invalid relay URL".into()),
         TokenError::Expired => AppError::Forbidden("relay URL expired; reload the playlist".into()),
     })?;
     let url = Url::parse(&target.url).map_err(|_| AppError::Forbidden("invalid relay URL".into()))?;
     let scope = HeaderScope::of_target(&target, &url);
     if target.kind == 'p' {
-        return playlist_response(&state.relay, &url, &scope, now()).await;
+        return playlist_response(&state.relay, &url, &scope, now(&state)).await;
     }
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let fetched = state.relay.upstream.stream(&url, scope.headers_for(&url), range).await;
@@ -190,8 +190,8 @@ pub fn upstream_error(e: UpstreamError) -> AppError {
 }
 
 /// Unix seconds.
-pub fn now() -> i64 {
-    chrono::Utc::now().timestamp()
+pub fn now(state: &AppState) -> i64 {
+    state.clock.now().timestamp()
 }
 
 #[cfg(test)]

@@ -121,7 +121,7 @@ pub async fn list(
             }
         }
     }
-    let now = now();
+    let now = now(&state);
     let interval = state.config.file.health.interval.as_secs().max(1) as i64;
     rank(&mut streams, now, interval);
     if !query.all.unwrap_or(false) {
@@ -309,7 +309,7 @@ async fn live_from(
     suffix: &str,
 ) -> Result<Response, AppError> {
     let relay = &state.relay;
-    let now = now();
+    let now = now(state);
     let master = match state.masters.resolve(relay, candidate).await.map_err(upstream_error)? {
         Resolved::Master(master) => master,
         // A media playlist is its own (only) variant.

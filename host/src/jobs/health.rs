@@ -126,7 +126,7 @@ impl HealthJob {
                 if let Err(e) = &result {
                     tracing::info!(stream = %id, source = %source, step = %e.step, message = %e.message, "probe failed");
                 }
-                health.record(result, chrono::Utc::now().timestamp(), self.thresholds);
+                health.record(result, self.poller.schedule.now().timestamp(), self.thresholds);
                 health.token_expires_at = candidate.expires_at;
                 health.last_refresh = Some(extracted_at);
                 state::save_health(store, &health, (self.interval * 40).max(Duration::from_secs(600))).await;

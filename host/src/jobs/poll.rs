@@ -123,7 +123,7 @@ impl Poller {
                 let wait = match outcome {
                     Outcome::Extracted { expires_at } => {
                         entry.failures = 0;
-                        next_poll(poll, expires_at, Utc::now().timestamp())
+                        next_poll(poll, expires_at, self.schedule.now().timestamp())
                     }
                     Outcome::Failed => {
                         entry.failures += 1;
@@ -135,7 +135,7 @@ impl Poller {
                         jitter(poll.max(backoff.delay(entry.failures)))
                     }
                 };
-                entry.next = Some(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
+                entry.next = Some(self.schedule.now() + chrono::Duration::from_std(wait).unwrap_or_default());
             }
             let now_leader = self.store.lock(LEADER_LOCK, &self.holder, LEADER_TTL).await;
             if now_leader != leader {
@@ -164,7 +164,8 @@ impl Poller {
                     let Some(d) = due.get_mut(&key) else { continue };
                     // As soon as the site allows: at once, or MIN_GAP after the last attempt.
                     let gap = chrono::Duration::from_std(MIN_GAP).unwrap_or_default();
-                    let soonest = d.started.map_or(Utc::now(), |at| (at + gap).max(Utc::now()));
+                    let soonest =
+                        d.started.map_or(self.schedule.now(), |at| (at + gap).max(self.schedule.now()));
                     if d.next.is_none_or(|next| soonest < next) {
                         tracing::info!(source = %key.0, session = %key.1, "an upstream refused the stream; extracting again now");
                         d.next = Some(soonest);
@@ -211,14 +212,14 @@ impl Poller {
             {
                 let key = (source.id.clone(), session.id.clone());
                 if running.contains(&key)
-                    || due.get(&key).and_then(|d| d.next).is_some_and(|next| Utc::now() < next)
+                    || due.get(&key).and_then(|d| d.next).is_some_and(|next| self.schedule.now() < next)
                 {
                     continue;
                 }
                 running.insert(key.clone());
                 let entry = due.entry(key.clone()).or_default();
                 entry.next = None;
-                entry.started = Some(Utc::now());
+                entry.started = Some(self.schedule.now());
                 let (this, source, event, session, limit) =
                     (self.clone(), source.clone(), event.clone(), session.clone(), limit.clone());
                 tasks.spawn(async move {
@@ -276,7 +277,7 @@ impl Poller {
                 ("empty", Outcome::Failed)
             }
             Ok(candidates) => {
-                let now = Utc::now().timestamp();
+                let now = self.schedule.now().timestamp();
                 let soonest_expiry = candidates.iter().filter_map(|c| c.expires_at).min();
                 let extraction = Extraction {
                     source: source.id.clone(),
@@ -314,7 +315,7 @@ impl Poller {
 
     /// Remembers a failed refresh, shown as `token.refresh_error` and on the source in `/streams`.
     async fn record_error(&self, session: &str, source: &str, step: &str, message: String) {
-        let error = RefreshError { step: step.into(), message, at: Utc::now().timestamp() };
+        let error = RefreshError { step: step.into(), message, at: self.schedule.now().timestamp() };
         state::record_refresh(self.store.as_ref(), session, source, Some(&error)).await;
     }
 

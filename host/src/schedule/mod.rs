@@ -13,7 +13,7 @@ use std::{fmt, sync::Arc};
 
 use serde::{Deserialize, Serialize};
 
-pub use service::{Clock, ScheduleService, SystemClock};
+pub use service::{Clock, ManualClock, ScheduleService, SystemClock};
 
 use crate::{
     config::{Config, ScheduleSourceId, SeasonSetting},

@@ -38,6 +38,27 @@ impl Clock for SystemClock {
     }
 }
 
+/// A clock that stands still until moved: tests use it to jump hours ahead.
+pub struct ManualClock(std::sync::Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    /// A clock showing `at`.
+    pub fn new(at: DateTime<Utc>) -> Self {
+        ManualClock(std::sync::Mutex::new(at))
+    }
+
+    /// Moves the clock by `by` (forward, or back when negative).
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// The synthetic season of the demo and the testbed (its race weekend is live now).
 pub const DEMO_SEASON: i32 = 9999;
 /// The first season of the championship.

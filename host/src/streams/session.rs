@@ -191,7 +191,7 @@ impl Sessions {
                     continue;
                 }
             };
-            let now = chrono::Utc::now().timestamp();
+            let now = state.clock.now().timestamp();
             let was = st.track.stream().map(str::to_string);
             let relay = &state.relay;
             let ingested = st.track.ingest(&stream.id, &fetched.playlist, &fetched.base, &mut |url, kind| {
@@ -305,7 +305,7 @@ pub fn role<'a>(state: &'a AppState, h: &StreamHealth) -> &'a str {
 /// `main` feeds before other roles, each by rank (verified ones first), then the rest that are
 /// not dead.
 async fn ordered(state: &AppState, session: &str, current: Option<&str>) -> Vec<StreamHealth> {
-    let now = chrono::Utc::now().timestamp();
+    let now = state.clock.now().timestamp();
     let interval = state.config.file.health.interval.as_secs().max(1) as i64;
     let mut streams: Vec<StreamHealth> = super::state::session_health(state.store.as_ref(), session)
         .await

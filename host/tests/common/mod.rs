@@ -24,19 +24,32 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts pitwall with `config`.
-    pub async fn start(config: Config) -> Server {
+    /// Starts pitwall with `config` on `clock` (a `ManualClock` lets a test move time).
+    pub async fn start_with_clock(
+        config: Config,
+        clock: std::sync::Arc<dyn pitwall::schedule::Clock>,
+    ) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(async move {
-            pitwall::run(config, listener, async {
-                let _ = stopped.await;
-            })
+            pitwall::run_with_clock(
+                config,
+                listener,
+                async {
+                    let _ = stopped.await;
+                },
+                clock,
+            )
             .await
             .unwrap();
         });
         Server { url, stop: Some(stop), task }
+    }
+
+    /// Starts pitwall with `config` on the system clock.
+    pub async fn start(config: Config) -> Server {
+        Self::start_with_clock(config, std::sync::Arc::new(pitwall::schedule::SystemClock)).await
     }
 
     /// GET `path`.
