@@ -144,7 +144,8 @@ fn json_string(json: &str, key: &str) -> Option<String> {
 /// `/proxy` needs an admin token; the benchmark's pitwall gets this one.
 const BENCH_ADMIN_TOKEN: &str = "bench-admin-token";
 
-fn get(addr: &str, path: &str) -> Result<String> {
+/// `GET path` from `addr`, the body as text; an error unless 2xx.
+pub(crate) fn get(addr: &str, path: &str) -> Result<String> {
     request(addr, "GET", path)
 }
 

@@ -2,7 +2,7 @@
 //! `extractor-sdk/template/` — in `extractors/NAME` (a workspace member by the `extractors/*`
 //! glob, built and tested with the rest, nothing to register), or in DIR as a standalone project
 //! depending on this checkout's SDK by path. CI builds one outside the workspace, runs its replay
-//! tests and has `pitwall check-source` load and run it against the testbed.
+//! tests, has `pitwall check-source` run it against the testbed, and a running pitwall load it.
 
 use std::{
     path::{Path, PathBuf},
@@ -155,7 +155,43 @@ pub fn check_outside_workspace(bin: &Path) -> Result {
         .args(["--set", &format!("page={}/pages/jsvar", testbed.url()), "--allow-host", "127.0.0.1"])
         .args(["--allow-upstream", &addr])
         .arg("--data-dir")
-        .arg(&data))
+        .arg(&data))?;
+    // And a running pitwall loads it from its plugins directory.
+    let plugins = root.join("target/template-check-plugins");
+    let _ = std::fs::remove_dir_all(&plugins);
+    std::fs::create_dir_all(&plugins).map_err(|e| format!("create {}: {e}", plugins.display()))?;
+    std::fs::copy(&wasm, plugins.join("template_check.wasm")).map_err(|e| format!("copy the plugin: {e}"))?;
+    let pitwall = Service::start(
+        "pitwall",
+        Command::new(bin.join("pitwall"))
+            .current_dir(&root)
+            .args(["--listen", "127.0.0.1:0"])
+            .arg("--plugins-dir")
+            .arg(&plugins)
+            .arg("--data-dir")
+            .arg(&data),
+    )?;
+    let addr = pitwall.url().trim_start_matches("http://").to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let extractors = crate::bench_relay::get(&addr, "/extractors")?;
+        if loaded(&extractors, "template-check") {
+            eprintln!("  a running pitwall loaded template-check");
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!("pitwall did not load template-check within 90 s: {extractors}"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+}
+
+/// Whether the `/extractors` answer has a loaded row for `id`.
+fn loaded(extractors: &str, id: &str) -> bool {
+    extractors.split("{\"id\":").any(|row| {
+        row.starts_with(&format!("\"{id}\""))
+            && row.split('}').next().is_some_and(|r| r.contains("\"status\":\"loaded\""))
+    })
 }
 
 #[cfg(test)]
@@ -173,5 +209,8 @@ mod tests {
         let template = std::fs::read_to_string(root().join("extractor-sdk/template/Cargo.toml")).unwrap();
         assert!(!without_standalone_block(&template).contains("[workspace]"));
         assert!(template.contains("[workspace]"), "standalone copies are their own workspace");
+        let rows =
+            r#"[{"id":"direct","status":"loaded"},{"id":"template-check","name":null,"status":"failed"}]"#;
+        assert!(loaded(rows, "direct") && !loaded(rows, "template-check") && !loaded(rows, "nope"));
     }
 }
