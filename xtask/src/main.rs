@@ -176,6 +176,7 @@ fn ci() -> Result {
     })?;
     step("build guest extractors", build_guests)?;
     step("web app: svelte-check", || run(&mut npm(&["run", "check"])))?;
+    step("web app: eslint", || run(&mut npm(&["run", "lint"])))?;
     step("web app: unit tests", || run(&mut npm(&["test"])))?;
     step("web app: build", || run(&mut npm(&["run", "build"])))?;
     let redis = step("start redis-server", || Service::redis(&root))?;

@@ -11,23 +11,6 @@ import {
 	withoutStream,
 	withStream
 } from './streams';
-import type { Stream } from './types';
-
-const stream = (id: string): Stream => ({
-	id,
-	source: `src-${id}`,
-	extractor: 'demo-site',
-	site: 'Demo TV',
-	label: id,
-	status: 'live',
-	last_checked: null,
-	last_live: null,
-	latency_ms: null,
-	bandwidth: null,
-	resolution: null,
-	url: `/live/${id}/master.m3u8`,
-	variants: []
-});
 
 describe('wording', () => {
 	it('formats bitrates', () => {
