@@ -191,7 +191,28 @@ async fn the_session_url_fails_over_when_the_playing_feed_dies() {
     let nothing: Value = server.get("/live/session/1999-01-race/status").await.json().await.unwrap();
     assert_eq!(nothing, json!({"session": "1999-01-race", "playing": null, "switches": []}));
 
+    // The original comes back and ranks again: the session does not switch back while the
+    // current stream plays (bounded: 60 s for the board to list main again).
     fault(&testbed, json!({"feed": playing, "mode": "ok"})).await;
+    let mut back = false;
+    for _ in 0..120 {
+        let listed: Value = server.get(&format!("/streams?session={live}")).await.json().await.unwrap();
+        if listed["streams"].as_array().unwrap().iter().any(|s| s["source"] == "tb-main") {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(back, "main was never listed live again");
+    for _ in 0..3 {
+        check(&server.get(&variant).await.text().await.unwrap());
+    }
+    let status: Value = server.get(&format!("/live/session/{live}/status")).await.json().await.unwrap();
+    assert_eq!(
+        status["playing"]["source"], "tb-onboard-1",
+        "switched back to a stream that ranks higher: {status:#}"
+    );
+    assert_eq!(status["switches"].as_array().map(Vec::len), Some(1), "{status:#}");
     server.stop().await;
     testbed.shutdown().await;
 }
