@@ -124,3 +124,22 @@ fn spawns_only_where_the_architecture_says() {
         "tasks or threads started outside the places ARCHITECTURE.md names: {offenders:?}"
     );
 }
+
+/// The playlist rewriter is pure: it uses nothing that could do I/O (only `std` collections and
+/// `url`), so what an upstream sends cannot make it block or reach out.
+#[test]
+fn the_playlist_rewriter_does_no_io() {
+    let (_, text) =
+        host_sources("relay").into_iter().find(|(path, _)| path == "relay/playlist.rs").expect("playlist.rs");
+    let code = text.split("#[cfg(test)]").next().unwrap_or(&text);
+    let imports: Vec<&str> = code.lines().filter(|l| l.starts_with("use ")).collect();
+    assert!(!imports.is_empty(), "no imports found; is this still the rewriter?");
+    let pure = |l: &&str| {
+        l.starts_with("use std::ops") || l.starts_with("use std::borrow") || l.starts_with("use url::")
+    };
+    let impure: Vec<&&str> = imports.iter().filter(|l| !pure(l)).collect();
+    assert!(impure.is_empty(), "relay/playlist.rs imports beyond std data types and url: {impure:?}");
+    for io in ["tokio::", "std::fs", "std::net", "reqwest", "crate::"] {
+        assert!(!code.contains(io), "relay/playlist.rs mentions {io}");
+    }
+}
