@@ -253,7 +253,7 @@ test('(e) multi-view plays independent tiles; remove and add', { timeout: 120_00
 		assert.ok(boxA && boxB && Math.abs(boxA.y - boxB.y) < 2 && boxB.x > boxA.x, 'two tiles side by side');
 
 		// Add a third from the picker panel: a 2 × 2 grid.
-		await page.getByRole('button', { name: `Add ${streamTitle(c)} to multi-view` }).click();
+		await page.getByRole('button', { name: `Add: ${streamTitle(c)}` }).click();
 		await page.waitForFunction(() => document.querySelectorAll('section[aria-label="Players"] [data-state]').length === 3);
 		assert.deepEqual(new URL(page.url()).searchParams.get('streams')?.split(','), [a.id, b.id, c.id]);
 		await Promise.all([0, 1, 2].map((i) => waitForProgress(tiles.nth(i), { seconds: 1, timeout: 30_000 })));

@@ -73,7 +73,7 @@ test('(a) Watch on the live session plays the session URL and names its source',
 			[],
 			'nothing but the session URL is loaded'
 		);
-		await page.getByRole('button', { name: 'Watch automatically (session)', pressed: true }).waitFor();
+		await page.getByRole('button', { name: 'Playing automatically (session)', pressed: true }).waitFor();
 
 		// The tile names what the server plays behind the session URL, with its role.
 		const playing = await sessionPlaying(base, session.id, 15_000);

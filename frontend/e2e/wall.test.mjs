@@ -204,9 +204,9 @@ test('(c) tiles are held on the same race moment (program date-time)', { timeout
 			// Tiles added one at a time start seconds apart.
 			await openWall(page, `${base}/watch?wall=main`, 1);
 			for (const [n, name] of [
-				[2, /^Add Demo TV · Onboard 1/],
-				[3, /^Add Demo TV · Onboard 2/],
-				[4, /^Add Demo TV · Pit lane/]
+				[2, /^Add: Demo TV · Onboard 1/],
+				[3, /^Add: Demo TV · Onboard 2/],
+				[4, /^Add: Demo TV · Pit lane/]
 			]) {
 				await page.getByRole('button', { name }).click();
 				await page.waitForFunction(([sel, k]) => document.querySelectorAll(sel).length === k, [cells, n]);
