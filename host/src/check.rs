@@ -173,8 +173,7 @@ async fn prepare(engine: &Arc<ExtractorEngine>, file: &std::path::Path) -> Resul
 /// The session to extract for: `--session`, else the live one, else the next; without a
 /// calendar, a stand-in race now.
 async fn session(config: &Config, guard: &UpstreamGuard, wanted: Option<&str>) -> Result<SessionRef, String> {
-    let service =
-        crate::schedule::from_config(config, guard, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+    let service = crate::schedule_service(config, guard, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
     service.load_local();
     let now = service.now();
     let season =

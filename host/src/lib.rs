@@ -160,7 +160,7 @@ pub async fn run_with_clock(
         Some(testbed) => demo::resolve_to(guard, testbed),
         None => guard,
     };
-    let schedule = Arc::new(schedule::from_config(&config, &guard, clock.clone())?);
+    let schedule = Arc::new(schedule_service(&config, &guard, clock.clone())?);
     schedule.load_local();
     let plugins =
         Arc::new(extract::PluginRegistry::new(engine(&config, &guard)?, config.flags.plugins_dir.clone()));
@@ -282,6 +282,41 @@ fn spawn_jobs(state: &AppState, prober: health::probe::Prober) -> Vec<tokio::tas
     let polls = poller.run(state.shutdown.clone());
     let probes = health.run(state.shutdown.clone());
     vec![tokio::spawn(refresh), tokio::spawn(watcher), tokio::spawn(polls), tokio::spawn(probes)]
+}
+
+/// The schedule service the configuration describes: its sources in preference order and its
+/// default season. (Here, not in `schedule`, so `schedule` knows nothing of `config`.)
+pub fn schedule_service(
+    config: &Config,
+    guard: &UpstreamGuard,
+    clock: Arc<dyn Clock>,
+) -> Result<ScheduleService, reqwest::Error> {
+    let client = crate::net::client_builder(guard).build()?;
+    let schedule = &config.file.schedule;
+    let sources = schedule
+        .sources
+        .iter()
+        .map(|id| -> Box<dyn schedule::sources::ScheduleSource> {
+            match id {
+                config::ScheduleSourceId::Jolpica => Box::new(schedule::sources::Jolpica::new(
+                    &schedule.jolpica_url,
+                    client.clone(),
+                    guard.clone(),
+                    schedule::JOLPICA_PAGE,
+                )),
+                config::ScheduleSourceId::Openf1 => Box::new(schedule::sources::OpenF1::new(
+                    &schedule.openf1_url,
+                    client.clone(),
+                    guard.clone(),
+                )),
+            }
+        })
+        .collect();
+    let default_season = match schedule.season {
+        config::SeasonSetting::Current => None,
+        config::SeasonSetting::Year(y) => Some(y),
+    };
+    Ok(ScheduleService::new(sources, config.flags.data_dir.clone(), clock, default_season))
 }
 
 /// The extractor engine with the configured limits and the compiled-plugin cache.

@@ -143,3 +143,20 @@ fn the_playlist_rewriter_does_no_io() {
         assert!(!code.contains(io), "relay/playlist.rs mentions {io}");
     }
 }
+
+/// `config` may name the schedule's types; `schedule` knows nothing of `config` (no cycle).
+#[test]
+fn the_schedule_does_not_depend_on_the_configuration() {
+    let schedule = host_sources("schedule");
+    assert!(schedule.len() > 3, "found only {} schedule sources", schedule.len());
+    let offenders: Vec<String> = schedule
+        .into_iter()
+        .filter(|(_, text)| {
+            text.contains("crate::config")
+                || text.contains("config::{")
+                || text.contains("use crate::{\n    config")
+        })
+        .map(|(path, _)| path)
+        .collect();
+    assert!(offenders.is_empty(), "schedule modules importing config: {offenders:?}");
+}

@@ -325,7 +325,7 @@ mod tests {
             ),
         };
         AppState {
-            schedule: Arc::new(crate::schedule::from_config(&config, &guard, Arc::new(SystemClock)).unwrap()),
+            schedule: Arc::new(crate::schedule_service(&config, &guard, Arc::new(SystemClock)).unwrap()),
             plugins: Arc::new(crate::extract::PluginRegistry::new(engine, config.flags.plugins_dir.clone())),
             config: Arc::new(config),
             metrics: Arc::default(),

@@ -9,51 +9,14 @@ pub mod persist;
 pub mod service;
 pub mod sources;
 
-use std::{fmt, sync::Arc};
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 pub use service::{Clock, ManualClock, ScheduleService, SystemClock};
 
-use crate::{
-    config::{Config, ScheduleSourceId, SeasonSetting},
-    net::UpstreamGuard,
-};
-
 /// Page size for jolpica requests (its maximum).
-const JOLPICA_PAGE: u32 = 100;
-
-/// Builds the service from the configuration: sources in preference order, default season.
-pub fn from_config(
-    config: &Config,
-    guard: &UpstreamGuard,
-    clock: Arc<dyn Clock>,
-) -> Result<ScheduleService, reqwest::Error> {
-    let client = crate::net::client_builder(guard).build()?;
-    let schedule = &config.file.schedule;
-    let sources = schedule
-        .sources
-        .iter()
-        .map(|id| -> Box<dyn sources::ScheduleSource> {
-            match id {
-                ScheduleSourceId::Jolpica => Box::new(sources::Jolpica::new(
-                    &schedule.jolpica_url,
-                    client.clone(),
-                    guard.clone(),
-                    JOLPICA_PAGE,
-                )),
-                ScheduleSourceId::Openf1 => {
-                    Box::new(sources::OpenF1::new(&schedule.openf1_url, client.clone(), guard.clone()))
-                }
-            }
-        })
-        .collect();
-    let default_season = match schedule.season {
-        SeasonSetting::Current => None,
-        SeasonSetting::Year(y) => Some(y),
-    };
-    Ok(ScheduleService::new(sources, config.flags.data_dir.clone(), clock, default_season))
-}
+pub const JOLPICA_PAGE: u32 = 100;
 
 /// What kind of session this is, as the API names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
