@@ -1,8 +1,8 @@
 //! Streams for viewers: `GET /streams?session=ID[&all=true]` (verified-live streams, best
 //! first), `GET /streams/{id}[?variant=LABEL]`, and the stable playlists
-//! `GET /live/{id}/master.m3u8` and `GET /live/{id}/{variant}.m3u8`, which resolve the stream's
-//! current upstream at every request so token refreshes stay invisible to the player, and the
-//! session URL `GET /live/session/{session}/…` (see `streams::session`).
+//! `GET /live/{id}/master.m3u8` and `GET /live/{id}/{variant}.m3u8` (served by `streams::live`),
+//! and the session URL `GET /live/session/{session}/…` (`streams::session`). Handlers only
+//! translate: the stream domain lives in `streams`.
 
 use axum::{
     Json,
@@ -23,12 +23,10 @@ use crate::{
         board::{Status, StreamHealth, rank},
         stream_id,
     },
-    relay::playlist::{self, UriKind},
     schedule::model::utc,
-    store::{Candidate, Extractions},
+    store::Extractions,
     streams::{
-        masters::Resolved,
-        refresh,
+        live::{self, LiveError},
         session::{self, SessionError},
         state::{self as stream_state, RefreshError},
     },
@@ -196,36 +194,6 @@ pub async fn one(
     Ok(Json(render(&state, &health, refresh_error.as_ref())))
 }
 
-/// The stream's health and current candidate (freshest extraction of its source with its label).
-async fn current(state: &AppState, id: &str) -> Result<(StreamHealth, Candidate), AppError> {
-    let health = stream_state::health(state.store.as_ref(), id)
-        .await
-        .ok_or_else(|| AppError::NotFound(format!("no stream {id}")))?;
-    let candidate = session::candidate(state, &health).await.ok_or_else(|| {
-        AppError::NotReady(format!("stream {id} has no current upstream; the next extraction will bring one"))
-    })?;
-    Ok((health, candidate))
-}
-
-/// Asks for `health`'s source to be extracted again now and waits (at most one extraction's
-/// deadline) for a candidate other than `stale`.
-async fn refreshed(state: &AppState, health: &StreamHealth, stale: &Candidate) -> Option<Candidate> {
-    let mut news = state.refresh.extractions();
-    state.refresh.request(&health.source, &health.session);
-    let deadline = tokio::time::Instant::now()
-        + state.config.file.extractors.call_timeout
-        + std::time::Duration::from_secs(2);
-    loop {
-        if let Some(fresh) = session::candidate(state, health).await.filter(|c| c.url != stale.url) {
-            return Some(fresh);
-        }
-        match tokio::time::timeout_at(deadline, news.changed()).await {
-            Ok(Ok(())) => {}
-            _ => return None,
-        }
-    }
-}
-
 /// `GET /live/session/{session}/{file}`: `master.m3u8` or `{variant}.m3u8` of the session's
 /// best live stream, failing over to the next one behind the same URL; `status` says what it
 /// plays.
@@ -278,75 +246,19 @@ async fn session_status(state: &AppState, session: &str) -> Value {
     json!({ "session": session, "playing": playing, "switches": switches })
 }
 
-/// `GET /live/{id}/{file}`: `master.m3u8` or `{variant}.m3u8`. The variant is resolved from the
-/// candidate's master, fetched once per candidate (`streams::masters`).
+/// `GET /live/{id}/{file}`: `master.m3u8` or `{variant}.m3u8` (`streams::live`).
 pub async fn live(
     State(state): State<AppState>,
     Path((id, file)): Path<(String, String)>,
     Query(query): Query<KeyQuery>,
 ) -> Result<Response, AppError> {
     let name = file.strip_suffix(".m3u8").ok_or_else(|| AppError::NotFound(format!("no file {file}")))?;
-    let (health, candidate) = current(&state, &id).await?;
     let suffix = auth::key_suffix(&state, query.key.as_deref());
-    match live_from(&state, &id, name, &candidate, &suffix).await {
-        // The upstream refused the token before its time: extract again now and retry once.
-        Err(AppError::Upstream(status, message)) if refresh::is_refused(status.as_u16()) => {
-            match refreshed(&state, &health, &candidate).await {
-                Some(fresh) => live_from(&state, &id, name, &fresh, &suffix).await,
-                None => Err(AppError::Upstream(status, message)),
-            }
-        }
-        other => other,
+    match live::playlist(&state, &id, name, &suffix).await {
+        Ok(body) => Ok(playlist_body(body)),
+        Err(LiveError::NotFound(m)) => Err(AppError::NotFound(m)),
+        Err(LiveError::NotReady(m)) => Err(AppError::NotReady(m)),
+        Err(LiveError::Upstream(e)) => Err(upstream_error(e)),
+        Err(LiveError::BadPlaylist(m)) => Err(AppError::BadGateway(m)),
     }
-}
-
-/// `/live/{id}/{name}.m3u8` from `candidate`; `suffix` goes after the variant URLs of a master.
-async fn live_from(
-    state: &AppState,
-    id: &str,
-    name: &str,
-    candidate: &Candidate,
-    suffix: &str,
-) -> Result<Response, AppError> {
-    let relay = &state.relay;
-    let now = now(state);
-    let master = match state.masters.resolve(relay, candidate).await.map_err(upstream_error)? {
-        Resolved::Master(master) => master,
-        // A media playlist is its own (only) variant.
-        Resolved::Media { base, text, scope } if name == "master" => {
-            let body = relay
-                .rewrite(&text, &base, &scope.for_stream(id), now)
-                .await
-                .map_err(|e| AppError::BadGateway(e.to_string()))?;
-            return Ok(playlist_body(body));
-        }
-        Resolved::Media { .. } => {
-            return Err(AppError::NotFound(format!("stream {id} has no variant {name:?}")));
-        }
-    };
-    // Relay URLs name the stream, so failed segments count against it (and a refusal refreshes it).
-    let scope = master.scope.for_stream(id);
-    if name == "master" {
-        let body = playlist::rewrite(&master.text, &master.base, |uri, kind| {
-            match master.variants.iter().find(|v| &v.url == uri) {
-                Some(v) if kind == UriKind::Playlist => format!("/live/{id}/{}.m3u8{suffix}", v.label),
-                _ => relay.url_for(uri, kind, &scope, now),
-            }
-        })
-        .map_err(|e| AppError::BadGateway(e.to_string()))?;
-        return Ok(playlist_body(body));
-    }
-    let variant = master
-        .variants
-        .iter()
-        .find(|v| v.label == name)
-        .ok_or_else(|| AppError::NotFound(format!("stream {id} has no variant {name:?}")))?;
-    let (base, text) = relay
-        .upstream
-        .playlist(&variant.url, master.scope.headers_for(&variant.url))
-        .await
-        .map_err(upstream_error)?;
-    let body =
-        relay.rewrite(&text, &base, &scope, now).await.map_err(|e| AppError::BadGateway(e.to_string()))?;
-    Ok(playlist_body(body))
 }

@@ -1,4 +1,5 @@
-//! The domain of a stream as viewers see it: [`track`] keeps one output media playlist that
+//! The domain of a stream as viewers see it: [`live`] serves one stream's stable playlists,
+//! [`track`] keeps one output media playlist that
 //! follows whichever upstream is current (the session URL's core), [`session`] chooses the
 //! upstream and fails over between a session's streams, [`masters`] keeps each candidate's master
 //! playlist so variant reloads do not fetch it again, [`refresh`] carries reactive refresh
@@ -7,6 +8,7 @@
 //! state (health, refresh outcomes) that jobs write and the API reads.
 
 pub mod errors;
+pub mod live;
 pub mod masters;
 pub mod refresh;
 pub mod session;
