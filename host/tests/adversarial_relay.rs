@@ -538,17 +538,7 @@ async fn schedule_answers_stop_at_their_cap_even_compressed() {
 // ------------------------------------------------------------------ candidates (direct extractor)
 
 fn direct_source(id: &str, settings: &[(&str, &str)]) -> SourceConfig {
-    SourceConfig {
-        id: id.into(),
-        extractor: "direct".into(),
-        label: id.into(),
-        role: "main".into(),
-        driver: None,
-        allow_hosts: Vec::new(),
-        sessions: Vec::new(),
-        poll: Duration::from_secs(1),
-        settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-    }
+    common::source(id, "direct", settings)
 }
 
 /// Waits (bounded: 60 s) until `/streams?session=…&all=true` shows `source` with a last check.

@@ -25,15 +25,9 @@ async fn moving_the_clock_moves_every_judgement_of_time() {
     config.file.extractors.poll = Duration::from_millis(200);
     config.file.schedule.season = SeasonSetting::Year(9999);
     config.file.source = vec![SourceConfig {
-        id: "tb-main".into(),
-        extractor: "demo-site".into(),
         label: "Main".into(),
-        role: "main".into(),
-        driver: None,
-        allow_hosts: Vec::new(),
-        sessions: Vec::new(),
         poll: Duration::from_secs(30),
-        settings: [("page".to_string(), format!("{}/demo-tv/watch/main", testbed.url()))].into(),
+        ..common::feed_source(&testbed, "main", Duration::from_secs(30))
     }];
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let server = Server::start_with_clock(config, clock.clone()).await;

@@ -5,23 +5,9 @@ mod common;
 
 use std::{path::Path, time::Duration};
 
-use common::{Server, guest, test_redis};
-use pitwall::{Config, config::SeasonSetting, config::SourceConfig};
+use common::{Server, guest, source, test_redis};
+use pitwall::{Config, config::SeasonSetting};
 use pitwall_testbed::{Testbed, TestbedConfig};
-
-fn source(id: &str, extractor: &str, settings: &[(&str, &str)]) -> SourceConfig {
-    SourceConfig {
-        id: id.into(),
-        extractor: extractor.into(),
-        label: id.into(),
-        role: "main".into(),
-        driver: None,
-        allow_hosts: Vec::new(),
-        sessions: Vec::new(),
-        poll: Duration::from_secs(1),
-        settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-    }
-}
 
 fn config(testbed: &Testbed, root: &Path, plugins: &Path) -> Config {
     let mut config = common::config(testbed, &root.join("data"));

@@ -47,15 +47,8 @@ async fn two_live_sources(health_interval: Duration) -> (Testbed, Server, tempfi
     config.file.source = ["main", "onboard-1"]
         .iter()
         .map(|feed| SourceConfig {
-            id: format!("tb-{feed}"),
-            extractor: "demo-site".into(),
-            label: format!("Feed {feed}"),
             role: feed.split('-').next().unwrap().into(),
-            driver: None,
-            allow_hosts: Vec::new(),
-            sessions: Vec::new(),
-            poll: Duration::from_secs(30),
-            settings: [("page".to_string(), format!("{}/demo-tv/watch/{feed}", testbed.url()))].into(),
+            ..common::feed_source(&testbed, feed, Duration::from_secs(30))
         })
         .collect();
     let server = Server::start(config).await;
@@ -222,28 +215,32 @@ async fn a_refused_playlist_brings_a_new_extraction_at_once() {
     let (testbed, server, _tmp, _live, streams) = two_live_sources(Duration::from_secs(60)).await;
     let main = streams["streams"].as_array().unwrap().iter().find(|s| s["source"] == "tb-main").unwrap();
     let id = main["id"].as_str().unwrap().to_string();
-    let extracted = || async {
-        server
-            .metrics()
-            .await
-            .lines()
-            .filter(|l| l.starts_with("pitwall_extractions_total{") && l.contains("source=\"tb-main\""))
-            .filter(|l| l.contains("outcome=\"ok\""))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-            .sum::<u64>()
-    };
-    let before = extracted().await;
+    let before = extractions_ok(&server, "tb-main").await;
     fault(&testbed, json!({"feed": "main", "mode": "403"})).await;
     // The CDN refuses the token: pitwall extracts again at once (the poll period is 30 s), retries
     // with the new candidate, and answers the refusal when that is refused too.
     let answer = server.get(&format!("/live/{id}/720p.m3u8")).await;
     assert_eq!(answer.status(), 403);
-    let after = extracted().await;
+    let after = extractions_ok(&server, "tb-main").await;
     assert!(after > before, "no extraction after the refusal ({before} → {after})");
     fault(&testbed, json!({"feed": "main", "mode": "ok"})).await;
     assert_eq!(server.get(&format!("/live/{id}/720p.m3u8")).await.status(), 200);
     server.stop().await;
     testbed.shutdown().await;
+}
+
+/// Successful extractions of `source` so far (`pitwall_extractions_total{outcome="ok"}`).
+async fn extractions_ok(server: &Server, source: &str) -> u64 {
+    server
+        .metrics()
+        .await
+        .lines()
+        .filter(|l| {
+            l.starts_with("pitwall_extractions_total{") && l.contains(&format!("source=\"{source}\""))
+        })
+        .filter(|l| l.contains("outcome=\"ok\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
 }
 
 /// The relay URIs of a media playlist's segments.
@@ -289,25 +286,15 @@ async fn a_refused_segment_brings_a_new_extraction_at_once() {
     let (testbed, server, _tmp, _live, streams) = two_live_sources(Duration::from_secs(60)).await;
     let main = streams["streams"].as_array().unwrap().iter().find(|s| s["source"] == "tb-main").unwrap();
     let id = main["id"].as_str().unwrap().to_string();
-    let extracted = || async {
-        server
-            .metrics()
-            .await
-            .lines()
-            .filter(|l| l.starts_with("pitwall_extractions_total{") && l.contains("source=\"tb-main\""))
-            .filter(|l| l.contains("outcome=\"ok\""))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-            .sum::<u64>()
-    };
     let playlist = server.get(&format!("/live/{id}/720p.m3u8")).await.text().await.unwrap();
-    let before = extracted().await;
+    let before = extractions_ok(&server, "tb-main").await;
     fault(&testbed, json!({"feed": "main", "mode": "segments-403"})).await;
     let uri = segment_uris(&playlist).pop().unwrap();
     assert_eq!(server.get(&uri).await.status(), 403);
     // The poll period is 30 s; the refusal brings an extraction within one call (bounded: 20 s).
     let mut after = before;
     for _ in 0..200 {
-        after = extracted().await;
+        after = extractions_ok(&server, "tb-main").await;
         if after > before {
             break;
         }

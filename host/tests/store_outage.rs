@@ -13,7 +13,7 @@ use std::{
 };
 
 use common::{LogCapture, Server, config, guest};
-use pitwall::config::{SeasonSetting, SourceConfig};
+use pitwall::config::SeasonSetting;
 use pitwall_testbed::{Testbed, TestbedConfig};
 use serde_json::Value;
 
@@ -144,17 +144,7 @@ async fn streams_keep_playing_through_a_redis_restart() {
     config.file.schedule.season = SeasonSetting::Year(9999);
     config.file.source = ["main", "onboard-1"]
         .iter()
-        .map(|feed| SourceConfig {
-            id: format!("tb-{feed}"),
-            extractor: "demo-site".into(),
-            label: format!("Feed {feed}"),
-            role: "main".into(),
-            driver: None,
-            allow_hosts: Vec::new(),
-            sessions: Vec::new(),
-            poll: Duration::from_secs(2),
-            settings: [("page".to_string(), format!("{}/demo-tv/watch/{feed}", testbed.url()))].into(),
-        })
+        .map(|feed| common::feed_source(&testbed, feed, Duration::from_secs(2)))
         .collect();
     let server = Server::start(config).await;
     let session = server.live_session().await;

@@ -9,10 +9,7 @@ use std::time::Duration;
 
 use common::guest;
 
-use pitwall::{
-    Config,
-    config::{SeasonSetting, SourceConfig},
-};
+use pitwall::{Config, config::SeasonSetting};
 use pitwall_testbed::{Testbed, TestbedConfig};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -55,17 +52,7 @@ async fn dead_streams_drop_out_and_come_back() {
     config.file.schedule.season = SeasonSetting::Year(9999);
     config.file.source = ["main", "onboard-1"]
         .iter()
-        .map(|feed| SourceConfig {
-            id: format!("tb-{feed}"),
-            extractor: "demo-site".into(),
-            label: format!("Feed {feed}"),
-            role: "main".into(),
-            driver: None,
-            allow_hosts: Vec::new(),
-            sessions: Vec::new(),
-            poll: Duration::from_secs(2),
-            settings: [("page".to_string(), format!("{}/demo-tv/watch/{feed}", testbed.url()))].into(),
-        })
+        .map(|feed| common::feed_source(&testbed, feed, Duration::from_secs(2)))
         .collect();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

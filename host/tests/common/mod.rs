@@ -420,3 +420,31 @@ pub fn with_custom_section(wasm: &[u8], tag: &str) -> Vec<u8> {
     out.extend_from_slice(&payload);
     out
 }
+
+/// A `[[source]]` with the defaults a file would give it (role `main`, no grants, every kind
+/// of session), polled every second.
+#[allow(dead_code)]
+pub fn source(id: &str, extractor: &str, settings: &[(&str, &str)]) -> pitwall::config::SourceConfig {
+    pitwall::config::SourceConfig {
+        id: id.into(),
+        extractor: extractor.into(),
+        label: id.into(),
+        role: pitwall::config::MAIN_ROLE.into(),
+        driver: None,
+        allow_hosts: Vec::new(),
+        sessions: Vec::new(),
+        poll: Duration::from_secs(1),
+        settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    }
+}
+
+/// A `demo-site` source `tb-<feed>` ("Feed <feed>") for one of `testbed`'s feeds, polled every `poll`.
+#[allow(dead_code)]
+pub fn feed_source(testbed: &Testbed, feed: &str, poll: Duration) -> pitwall::config::SourceConfig {
+    let page = format!("{}/demo-tv/watch/{feed}", testbed.url());
+    pitwall::config::SourceConfig {
+        label: format!("Feed {feed}"),
+        poll,
+        ..source(&format!("tb-{feed}"), "demo-site", &[("page", &page)])
+    }
+}
