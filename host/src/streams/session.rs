@@ -1,11 +1,12 @@
 //! The session URL: `/live/session/{session}/master.m3u8` lists one quality ladder for a
 //! session, and each `/live/session/{session}/{variant}.m3u8` is a [`Track`] fed by the session's
-//! current stream. When that stream dies (its playlist fetch fails, it stops advancing for three
-//! target durations, its segments fail [`super::errors::THRESHOLD`] times in a row, or the health board
-//! marks it dead) the track switches to the next-ranked
-//! live stream behind the same URL; a stream that comes back is not switched back to while the
-//! current one plays. Variants of another stream are matched to the wanted quality by
-//! resolution, then bandwidth.
+//! current stream, `main`-role sources first. When that stream dies (its playlist fetch fails,
+//! it stops advancing for three target durations, its segments fail
+//! [`super::errors::THRESHOLD`] times in a row, or the health board marks it dead) the track
+//! switches to the next-ranked live stream behind the same URL; a stream that comes back is not
+//! switched back to while the current one plays. Variants of another stream are matched to the
+//! wanted quality by resolution, then bandwidth. Every switch is kept in the session's
+//! [`PlayLog`] for `/live/session/{session}/status`.
 
 use std::{
     collections::{HashMap, VecDeque},
