@@ -217,3 +217,13 @@ export async function segmentUriStability(base, stream) {
 	}
 	return `no common segment in two fetches of ${variant}`;
 }
+
+/** A stream as the app titles it: "Demo TV · Main feed". */
+export const streamTitle = (s) => `${s.site ?? s.source} · ${s.label}`;
+
+/** Viewports the suites look at the app with. */
+export const PHONE = { width: 390, height: 844 };
+export const DESKTOP = { width: 1440, height: 900 };
+
+/** The one tile of the session page's player section. */
+export const playerTile = (page) => page.locator('section[aria-label="Player"] [data-state]');

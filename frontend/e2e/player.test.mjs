@@ -10,28 +10,13 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, test } from 'node:test';
 import { requireUrl, screenshot, withPage } from './browser.mjs';
-import {
-	faultedMedia,
-	feedOf,
-	liveSession,
-	liveStreams,
-	recordStates,
-	resetFaults,
-	segmentUriStability,
-	setFault,
-	stateLog,
-	tileSnapshot,
-	waitForProgress,
-	waitForState
-} from './demo.mjs';
+import { faultedMedia, feedOf, liveSession, liveStreams, recordStates, resetFaults, segmentUriStability, setFault, stateLog, streamTitle, tileSnapshot, waitForProgress, waitForState } from './demo.mjs';
 
 const pitwallWhat = 'pitwall with --demo (`pitwall --demo --web-dir frontend/build`)';
 const testbedWhat = "pitwall's demo testbed (the `testbed on http://…` address pitwall --demo prints)";
 
 afterEach(() => resetFaults(process.env.TESTBED_URL));
 after(() => resetFaults(process.env.TESTBED_URL));
-
-const streamTitle = (s) => `${s.site ?? s.source} · ${s.label}`;
 
 /**
  * Plays a viewer who stays on a stream whatever happens: clicks "Stay" the moment a failover

@@ -13,19 +13,12 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { requireUrl, screenshot, withPage } from './browser.mjs';
-import { faultedMedia, feedOf, liveSession, liveStreams, recordStates, resetFaults, setFault, stateLog, tileSnapshot, waitForProgress, waitForState } from './demo.mjs';
+import { DESKTOP, faultedMedia, feedOf, liveSession, liveStreams, PHONE, playerTile, recordStates, resetFaults, setFault, stateLog, streamTitle, tileSnapshot, waitForProgress, waitForState } from './demo.mjs';
 
 const pitwallWhat = 'pitwall with --demo (`pitwall --demo --web-dir frontend/build`)';
 const testbedWhat = "pitwall's demo testbed (the `testbed on http://…` address pitwall --demo prints)";
 
 after(() => resetFaults(process.env.TESTBED_URL));
-
-const streamTitle = (s) => `${s.site ?? s.source} · ${s.label}`;
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1440, height: 900 };
-
-/** The one tile of the session page's player section. */
-const playerTile = (page) => page.locator('section[aria-label="Player"] [data-state]');
 
 /** What the bar claims: the play button's name and the live indicator's tone. */
 async function barClaims(tile) {

@@ -5,11 +5,8 @@ mod common;
 
 use std::{sync::Arc, time::Duration};
 
-use common::{Server, guest};
-use pitwall::{
-    config::{SeasonSetting, SourceConfig},
-    schedule::ManualClock,
-};
+use common::Server;
+use pitwall::{config::SourceConfig, schedule::ManualClock};
 use pitwall_testbed::{Testbed, TestbedConfig};
 use serde_json::Value;
 
@@ -17,13 +14,7 @@ use serde_json::Value;
 async fn moving_the_clock_moves_every_judgement_of_time() {
     let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let plugins = tmp.path().join("plugins");
-    std::fs::create_dir_all(&plugins).unwrap();
-    std::fs::copy(guest("demo-site"), plugins.join("demo_site.wasm")).unwrap();
-    let mut config = common::config(&testbed, &tmp.path().join("data"));
-    config.flags.plugins_dir = plugins;
-    config.file.extractors.poll = Duration::from_millis(200);
-    config.file.schedule.season = SeasonSetting::Year(9999);
+    let mut config = common::demo_site_config(&testbed, tmp.path());
     config.file.source = vec![SourceConfig {
         label: "Main".into(),
         poll: Duration::from_secs(30),

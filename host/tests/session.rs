@@ -7,8 +7,8 @@ mod common;
 
 use std::{collections::BTreeMap, time::Duration};
 
-use common::{Server, fault, guest};
-use pitwall::config::{SeasonSetting, SourceConfig};
+use common::{Server, fault};
+use pitwall::config::SourceConfig;
 use pitwall_testbed::{Testbed, TestbedConfig};
 use serde_json::{Value, json};
 
@@ -36,14 +36,8 @@ fn listing(text: &str) -> Listing {
 async fn two_live_sources(health_interval: Duration) -> (Testbed, Server, tempfile::TempDir, String, Value) {
     let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let plugins = tmp.path().join("plugins");
-    std::fs::create_dir_all(&plugins).unwrap();
-    std::fs::copy(guest("demo-site"), plugins.join("demo_site.wasm")).unwrap();
-    let mut config = common::config(&testbed, &tmp.path().join("data"));
-    config.flags.plugins_dir = plugins;
-    config.file.extractors.poll = Duration::from_millis(200);
+    let mut config = common::demo_site_config(&testbed, tmp.path());
     config.file.health.interval = health_interval;
-    config.file.schedule.season = SeasonSetting::Year(9999);
     config.file.source = ["main", "onboard-1"]
         .iter()
         .map(|feed| SourceConfig {

@@ -12,8 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{LogCapture, Server, config, guest};
-use pitwall::config::SeasonSetting;
+use common::{LogCapture, Server};
 use pitwall_testbed::{Testbed, TestbedConfig};
 use serde_json::Value;
 
@@ -133,15 +132,9 @@ async fn streams_keep_playing_through_a_redis_restart() {
     let redis_url = format!("redis://127.0.0.1:{port}");
 
     let tmp = tempfile::tempdir().unwrap();
-    let plugins = tmp.path().join("plugins");
-    std::fs::create_dir_all(&plugins).unwrap();
-    std::fs::copy(guest("demo-site"), plugins.join("demo_site.wasm")).unwrap();
-    let mut config = config(&testbed, &tmp.path().join("data"));
-    config.flags.plugins_dir = plugins;
+    let mut config = common::demo_site_config(&testbed, tmp.path());
     config.flags.redis_url = Some(redis_url.clone());
-    config.file.extractors.poll = Duration::from_millis(200);
     config.file.health.interval = HEALTH_INTERVAL;
-    config.file.schedule.season = SeasonSetting::Year(9999);
     config.file.source = ["main", "onboard-1"]
         .iter()
         .map(|feed| common::feed_source(&testbed, feed, Duration::from_secs(2)))

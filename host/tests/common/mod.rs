@@ -93,6 +93,20 @@ pub fn config(testbed: &Testbed, data: &Path) -> Config {
     config
 }
 
+/// [`config`] over `root/data` with the `demo-site` plugin in `root/plugins` (scanned every
+/// 200 ms) and the testbed's season 9999, whose race is live now.
+#[allow(dead_code)]
+pub fn demo_site_config(testbed: &Testbed, root: &Path) -> Config {
+    let plugins = root.join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(guest("demo-site"), plugins.join("demo_site.wasm")).unwrap();
+    let mut config = config(testbed, &root.join("data"));
+    config.flags.plugins_dir = plugins;
+    config.file.extractors.poll = Duration::from_millis(200);
+    config.file.schedule.season = pitwall::config::SeasonSetting::Year(9999);
+    config
+}
+
 /// Builds the guest crates (each directory under `extractors/`, and the abuse guest) for
 /// `wasm32-wasip2` once per test binary (a no-op when up to date)
 /// and returns the component of `package`.
