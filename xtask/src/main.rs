@@ -75,6 +75,7 @@ fn main() -> ExitCode {
         "build" => build(Profile::Release),
         "demo" => demo(),
         "ci" => ci(),
+        "bench" if args.get(1).map(String::as_str) == Some("relay") => bench::relay_only(&root()),
         "bench" => bench::run(&root()),
         "check-template" => {
             template::check_outside_workspace(&root().join("target").join(Profile::Dev.dir()))

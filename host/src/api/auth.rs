@@ -324,7 +324,7 @@ mod tests {
                 crate::relay::upstream::Upstream::new(&guard, 1 << 20, Default::default()).unwrap(),
             ),
         };
-        AppState {
+        crate::AppParts {
             schedule: Arc::new(crate::schedule_service(&config, &guard, Arc::new(SystemClock)).unwrap()),
             plugins: Arc::new(crate::extract::PluginRegistry::new(engine, config.flags.plugins_dir.clone())),
             config: Arc::new(config),
@@ -340,6 +340,7 @@ mod tests {
             media_errors: Arc::default(),
             clock: Arc::new(SystemClock),
         }
+        .into()
     }
 
     /// A config with the given tokens over a fresh data dir (kept alive by the returned guard).

@@ -8,6 +8,7 @@
 
 pub mod flight;
 pub mod playlist;
+pub mod shm;
 pub mod token;
 pub mod upstream;
 

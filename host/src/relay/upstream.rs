@@ -19,11 +19,15 @@ use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use tokio::sync::OnceCell;
 use url::Url;
 
-use super::flight::{Filler, Flights, Joined, Viewer};
+use super::{
+    flight::{Filler, Flights, Joined, Viewer},
+    shm::ShmWriter,
+};
 use crate::net::{Failure, UpstreamGuard, redact};
 
-/// How long a finished shared fetch stays joinable.
-const LINGER: Duration = Duration::from_secs(5);
+/// How long a finished shared fetch stays joinable (unless the budget needs its bytes first):
+/// long enough for viewers a few segments behind the live edge to get it from memory.
+const LINGER: Duration = Duration::from_secs(30);
 /// How long a fetched playlist answers identical requests.
 const PLAYLIST_COALESCE: Duration = Duration::from_millis(1000);
 /// Largest playlist accepted (after decompression).
@@ -225,7 +229,7 @@ impl Upstream {
     /// failure, or the last viewer leaving.
     async fn fill(
         self: Arc<Self>,
-        mut filler: Filler<FlightKey, FlightHead>,
+        filler: Filler<FlightKey, FlightHead>,
         builder: Result<reqwest::RequestBuilder, UpstreamError>,
     ) {
         let response = match builder {
@@ -244,6 +248,10 @@ impl Upstream {
             }
         };
         filler.head(Ok(head_of(&response)), true);
+        // A body of known length is written into shared memory, so the edge sends it without
+        // copying (`shm`); a flight that stops being shared goes on with heap chunks.
+        let mut shm =
+            response.content_length().and_then(|n| usize::try_from(n).ok()).and_then(ShmWriter::new);
         let mut body = response.bytes_stream();
         loop {
             let next = tokio::select! {
@@ -253,6 +261,13 @@ impl Upstream {
             match next {
                 Some(Ok(chunk)) => {
                     self.stats.bytes.inc_by(chunk.len() as u64);
+                    let chunk = match shm.as_mut().filter(|_| filler.is_shared()).map(|w| w.append(&chunk)) {
+                        Some(Some(mapped)) => mapped,
+                        _ => {
+                            shm = None;
+                            chunk
+                        }
+                    };
                     if !filler.push(chunk).await {
                         return;
                     }
@@ -264,10 +279,13 @@ impl Upstream {
                 None => break,
             }
         }
-        filler.finish_and_linger(Ok(()));
+        if let Some(shm) = shm.filter(|_| filler.is_shared()) {
+            filler.set_whole(shm.written());
+        }
+        let lingering = filler.finish_and_linger();
         // Late viewers of a finished fetch still share it for a moment, then it leaves.
         tokio::time::sleep(LINGER).await;
-        filler.expire();
+        lingering.expire();
     }
 
     /// A viewer of a shared flight: waits for the head, then streams chunks as they arrive.
