@@ -5,13 +5,13 @@
 #   infra/preflight.sh
 #
 # Environment: INGRESS_CLASS (nginx), CLUSTER_ISSUER (letsencrypt; empty: no cert-manager),
-# PITWALL_NAMESPACE (pitwall). Exits 1 after listing every problem it found.
+# NAMESPACE (pitwall). Exits 1 after listing every problem it found.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ingress_class="${INGRESS_CLASS-nginx}"
 issuer="${CLUSTER_ISSUER-letsencrypt}"
-ns="${PITWALL_NAMESPACE:-pitwall}"
+ns="${NAMESPACE:-pitwall}"
 problems=0
 
 ok() { printf 'ok    %s\n' "$*"; }

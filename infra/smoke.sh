@@ -8,16 +8,16 @@
 #
 #   infra/smoke.sh https://f1.my-club.org/
 #
-# Needs kubectl (pointed at the cluster) and curl. Environment: PITWALL_NAMESPACE (pitwall),
-# PITWALL_DEPLOYMENT (pitwall), PITWALL_SMOKE_TIMEOUT (300s), CURL_OPTS (extra curl flags,
+# Needs kubectl (pointed at the cluster) and curl. Environment: SMOKE_NAMESPACE (pitwall),
+# SMOKE_DEPLOYMENT (pitwall), SMOKE_TIMEOUT (300s), CURL_OPTS (extra curl flags,
 # e.g. --insecure against a staging certificate).
 set -euo pipefail
 
 url="${1:?usage: infra/smoke.sh PUBLIC_URL}"
 url="${url%/}"
-ns="${PITWALL_NAMESPACE:-pitwall}"
-deployment="${PITWALL_DEPLOYMENT:-pitwall}"
-timeout="${PITWALL_SMOKE_TIMEOUT:-300s}"
+ns="${SMOKE_NAMESPACE:-pitwall}"
+deployment="${SMOKE_DEPLOYMENT:-pitwall}"
+timeout="${SMOKE_TIMEOUT:-300s}"
 read -r -a curl_opts <<<"${CURL_OPTS:-}"
 
 step() { printf '\n== %s\n' "$*"; }
