@@ -136,7 +136,8 @@ async fn a_guest_cannot_open_sockets_of_its_own() {
         // The guest ran to the end and reports each attempt refused: by the host's WASI (access
         // denied), not for want of socket support in the guest's standard library.
         assert_eq!(error.step, "other", "{error}");
-        for part in ["tcp: refused (Permission denied", "udp: refused (Permission denied", "lookup: refused"] {
+        for part in ["tcp: refused (Permission denied", "udp: refused (Permission denied", "lookup: refused"]
+        {
             assert!(error.detail.contains(part), "{part}: {error}");
         }
     }
