@@ -28,7 +28,8 @@ use crate::{
 const WRITE_COMMAND: &str = "PITWALL_WRITE_TYPES=1 cargo test -p pitwall --lib api_types";
 
 fn path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/src/lib/api-types.ts")
+    let host = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    host.parent().unwrap_or(&host).join("frontend/src/lib/api-types.ts")
 }
 
 /// Declarations in file order, and every name a declaration refers to.
