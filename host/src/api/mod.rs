@@ -1,6 +1,8 @@
 //! HTTP API: the one route table ([`router`]), request metrics, and the web app fallback.
 //! Handlers live one file per resource and return `Result<_, AppError>`.
 
+#[cfg(test)]
+mod api_types;
 pub mod auth;
 pub mod channels;
 pub mod error;

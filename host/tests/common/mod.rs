@@ -208,12 +208,18 @@ impl Binary {
     /// Starts `pitwall --listen 127.0.0.1:0 --data-dir DATA ARGS…` and waits (bounded) for
     /// `listening on`.
     pub fn start(args: &[&str], data: &Path) -> Binary {
+        Binary::start_with_env(args, data, &[])
+    }
+
+    /// [`Binary::start`] with extra environment variables for the process.
+    pub fn start_with_env(args: &[&str], data: &Path, env: &[(&str, &str)]) -> Binary {
         use std::io::BufRead;
         let mut child = Command::new(env!("CARGO_BIN_EXE_pitwall"))
             .args(["--listen", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(data)
             .args(args)
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
