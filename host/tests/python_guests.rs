@@ -1,0 +1,293 @@
+//! Python extractors in the host, unchanged: components built by `extractor-sdk-py/run.sh` with
+//! componentize-py (`--stub-wasi`) import nothing but `pitwall:extractor/host`, the Python abuse
+//! guest (`guests/abuse-py`) meets the same deadline, memory cap and fetch policy as the Rust one
+//! (`adversarial_plugin.rs`), and the real `pitwall --demo` serves the demo streams with only the
+//! Python `demo-site` in its plugins directory. The components are ~18 MB, so every engine here
+//! shares one compiled-plugin cache under `target/`: only the first compile pays.
+//!
+//! `measure_python_and_rust_demo_site` (ignored; run with `--ignored --nocapture`) prints the
+//! numbers in `docs/BENCHMARKS.md`.
+
+mod common;
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use common::{Binary, guest, python_guest, session_ref as session, settings, shared_cache_dir};
+use pitwall::{
+    extract::{CallError, ExtractorEngine, Limits, PluginRegistry},
+    net::UpstreamGuard,
+};
+use pitwall_testbed::{Testbed, TestbedConfig};
+use serde_json::Value;
+
+/// The deadline of every call here. The default limits otherwise: a Python plugin needs no more
+/// memory (64 MiB) or load time (10 s) than the defaults give every plugin.
+const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+/// What "ended at its deadline" allows on top of it (thread start, teardown, a busy 2-core box).
+const MARGIN: Duration = Duration::from_secs(8);
+
+fn limits() -> Limits {
+    Limits {
+        call_timeout: CALL_TIMEOUT,
+        fetch_body_bytes: 1 << 20,
+        fetch_timeout: Duration::from_secs(30),
+        fetch_requests: 8,
+        concurrent_calls: 4,
+        ..Limits::default()
+    }
+}
+
+/// A registry over a fresh directory holding `files` (copied under their names), all loaded.
+async fn registry(
+    limits: Limits,
+    allow: &[String],
+    files: &[(PathBuf, &str)],
+) -> (Arc<PluginRegistry>, tempfile::TempDir) {
+    let engine = ExtractorEngine::new(limits, &UpstreamGuard::new(allow), Some(shared_cache_dir())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (from, name) in files {
+        std::fs::copy(from, dir.path().join(name)).unwrap();
+    }
+    let registry = Arc::new(PluginRegistry::new(engine, dir.path().to_path_buf()));
+    registry.poll().await;
+    registry.poll().await;
+    let failed: Vec<_> = registry.entries().into_iter().filter(|e| e.status != "loaded").collect();
+    assert!(failed.is_empty(), "plugins not loaded: {failed:?}");
+    (registry, dir)
+}
+
+/// A loopback upstream whose `/slow` never answers.
+async fn slow_upstream() -> String {
+    use axum::{Router, routing::get};
+    let app = Router::new().route(
+        "/slow",
+        get(|| async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            "too late"
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+async fn abuse(registry: &PluginRegistry, pairs: &[(&str, &str)]) -> (Result<usize, CallError>, Duration) {
+    let started = Instant::now();
+    let result = registry.extract("abuse-py", session(), settings(pairs)).await.map(|c| c.len());
+    (result, started.elapsed())
+}
+
+fn assert_deadline((result, took): (Result<usize, CallError>, Duration), what: &str) {
+    let e = result.expect_err(what);
+    assert_eq!(e.step, "trap", "{what}: {e}");
+    assert!(e.detail.contains("deadline exceeded"), "{what}: {e}");
+    assert!(took < CALL_TIMEOUT + MARGIN, "{what} held its call for {took:?} with a {CALL_TIMEOUT:?} deadline");
+    eprintln!("measured: python {what} ended after {took:?} (call_timeout {CALL_TIMEOUT:?})");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_components_import_nothing_but_the_extractor_host() {
+    let engine = ExtractorEngine::new(limits(), &UpstreamGuard::new(&[]), Some(shared_cache_dir())).unwrap();
+    for path in [python_guest("plugins-py", "demo_site.wasm"), python_guest("guests-py", "abuse_py.wasm")] {
+        let bytes = std::fs::read(&path).unwrap();
+        let component = engine.compile(&bytes, &pitwall::extract::registry::sha256_hex(&bytes)).unwrap();
+        let imports: Vec<String> =
+            component.component_type().imports(component.engine()).map(|(name, _)| name.to_string()).collect();
+        // No WASI at all (no clocks, files, sockets, HTTP): `fetch` is the only way out.
+        assert_eq!(
+            imports,
+            ["pitwall:extractor/types@0.1.0", "pitwall:extractor/host@0.1.0"],
+            "{}",
+            path.display()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_abuse_meets_the_same_deadline_cap_and_fetch_policy() {
+    let slow = slow_upstream().await;
+    let allowed = slow.trim_start_matches("http://").to_string();
+    // Refused by the SSRF guard: loopback, and not listed with --allow-upstream.
+    let blocked = slow_upstream().await;
+    let files = [(python_guest("guests-py", "abuse_py.wasm"), "abuse_py.wasm"), (guest("direct"), "direct.wasm")];
+    let (registry, _dir) = registry(limits(), &[allowed], &files).await;
+    assert_eq!(registry.ids(), ["abuse-py", "direct"]);
+    let good = || async {
+        let pairs = settings(&[("url", "https://cdn.example/good.m3u8")]);
+        registry.extract("direct", session(), pairs).await.map(|c| c.len())
+    };
+
+    assert_eq!(abuse(&registry, &[("mode", "ok")]).await.0.unwrap(), 1);
+    assert_deadline(abuse(&registry, &[("mode", "loop")]).await, "busy loop");
+    let slow_url = format!("{slow}/slow?token=SECRET-4711");
+    assert_deadline(abuse(&registry, &[("mode", "fetch"), ("url", &slow_url)]).await, "fetch that never answers");
+
+    let (bomb, took) = abuse(&registry, &[("mode", "bomb")]).await;
+    let bomb = bomb.expect_err("the memory bomb fails");
+    assert_eq!((bomb.step, bomb.detail.as_str()), ("trap", "memory limit exceeded"), "{bomb}");
+    eprintln!("measured: python memory bomb stopped at the 64 MiB cap after {took:?}");
+
+    // WASI is stubbed out: a sleep cannot wait in the host at all, it traps at once.
+    let (sleep, took) = abuse(&registry, &[("mode", "sleep")]).await;
+    let sleep = sleep.expect_err("time.sleep in the sandbox");
+    assert_eq!(sleep.step, "trap", "{sleep}");
+    assert!(!sleep.detail.contains("deadline"), "{sleep}");
+    assert!(took < CALL_TIMEOUT, "a stubbed sleep ends before the deadline, took {took:?}");
+
+    let undeclared = abuse(&registry, &[("mode", "host")]).await.0.unwrap_err();
+    assert_eq!(undeclared.step, "request", "{undeclared}");
+    assert!(undeclared.detail.contains("host not allowed: not-declared.example"), "{undeclared}");
+    let loopback = format!("{blocked}/slow");
+    let refused = abuse(&registry, &[("mode", "fetch"), ("url", &loopback)]).await.0.unwrap_err();
+    assert_eq!(refused.step, "request", "{refused}");
+    assert!(refused.detail.contains("address blocked"), "{refused}");
+    assert!(!refused.detail.contains("SECRET"), "{refused}");
+
+    let bug = abuse(&registry, &[("mode", "panic")]).await.0.unwrap_err();
+    assert_eq!(bug.step, "other", "{bug}");
+    assert!(bug.detail.starts_with("uncaught RuntimeError at abuse_py.py:"), "{bug}");
+    let flood = abuse(&registry, &[("mode", "many"), ("count", "100000")]).await.0.unwrap_err();
+    assert!(flood.detail.contains("returned 100000 candidates; at most 64"), "{flood}");
+    assert_eq!(abuse(&registry, &[("mode", "many"), ("count", "64")]).await.0.unwrap(), 64);
+
+    // The host's clock reaches Python through the SDK, `time.time()` included.
+    let clock = registry.extract("abuse-py", session(), settings(&[("mode", "clock")])).await.unwrap();
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    for value in clock[0].label.split(' ') {
+        let ms: i64 = value.parse().unwrap();
+        assert!((now_ms - ms).abs() < 60_000, "{} vs {now_ms}", clock[0].label);
+    }
+
+    // Every abuse failed alone: the plugin is still loaded, the good one still answers.
+    let entry = registry.entries().into_iter().find(|e| e.id == "abuse-py").unwrap();
+    assert_eq!(entry.status, "loaded");
+    assert_eq!(good().await.unwrap(), 1);
+    assert_eq!(abuse(&registry, &[("mode", "ok")]).await.0.unwrap(), 1);
+}
+
+async fn json(url: &str) -> Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+/// Polls `url` (bounded by `limit`) until `check` holds.
+async fn wait_for(url: &str, what: &str, limit: Duration, check: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let v = json(url).await;
+        if check(&v) {
+            return v;
+        }
+        assert!(started.elapsed() < limit, "timed out waiting for {what}: {v:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pitwall_demo_serves_the_demo_streams_with_only_the_python_plugin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(python_guest("plugins-py", "demo_site.wasm"), plugins.join("demo_site.wasm")).unwrap();
+    let cache = shared_cache_dir();
+    let bin = Binary::start(
+        &["--demo", "--plugins-dir", path(&plugins), "--cache-dir", path(&cache)],
+        &tmp.path().join("data"),
+    );
+    let base = bin.url.clone();
+    // Bounded: a cold compile of the ~18 MB component takes tens of seconds on a loaded 2-core box.
+    let loaded = wait_for(&format!("{base}/extractors"), "the Python demo-site", Duration::from_secs(180), |v| {
+        v.as_array().is_some_and(|a| a.iter().any(|e| e["id"] == "demo-site" && e["status"] != "loading"))
+    })
+    .await;
+    let entry = loaded.as_array().unwrap().iter().find(|e| e["id"] == "demo-site").unwrap();
+    assert_eq!(entry["status"], "loaded", "{entry:#}\nlog:\n{}", bin.log());
+    assert_eq!(loaded.as_array().unwrap().len(), 1, "only the Python plugin: {loaded:#}");
+
+    let schedule = json(&format!("{base}/schedule")).await;
+    let live = schedule["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["sessions"].as_array().unwrap().iter())
+        .find(|s| s["status"] == "live")
+        .and_then(|s| s["id"].as_str())
+        .unwrap_or_else(|| panic!("no live session: {schedule}"))
+        .to_string();
+    let streams = wait_for(
+        &format!("{base}/streams?session={live}"),
+        "the demo streams",
+        Duration::from_secs(60),
+        |v| v["streams"].as_array().is_some_and(|s| s.len() >= 4),
+    )
+    .await;
+    let sources: Vec<&str> =
+        streams["streams"].as_array().unwrap().iter().filter_map(|s| s["source"].as_str()).collect();
+    for feed in ["demo-main", "demo-pitlane", "demo-onboard-1", "demo-onboard-2"] {
+        assert!(sources.contains(&feed), "{feed} missing: {streams:#}");
+    }
+    assert!(bin.log().contains("extractor=demo-site"), "{}", bin.log());
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The p-th percentile of sorted `values`.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Size, cold compile, load (instantiate + `info()`) and instantiate + `extract` p50/p99 over the
+/// testbed's Demo TV flow (two fetches per call), for the Python and the Rust `demo-site`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement for docs/BENCHMARKS.md; run with --ignored --nocapture"]
+async fn measure_python_and_rust_demo_site() {
+    let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
+    let page = format!("{}/demo-tv/watch/main", testbed.url());
+    let calls: usize = std::env::var("PITWALL_MEASURE_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    for (language, wasm) in
+        [("python", python_guest("plugins-py", "demo_site.wasm")), ("rust", guest("demo-site"))]
+    {
+        let bytes = std::fs::read(&wasm).unwrap();
+        let cold = tempfile::tempdir().unwrap();
+        let limits = Limits { call_timeout: Duration::from_secs(20), ..Limits::default() };
+        let engine = ExtractorEngine::new(
+            limits.clone(),
+            &UpstreamGuard::new(&[testbed.addr().to_string()]),
+            Some(cold.path().join("cache")),
+        )
+        .unwrap();
+        let sha = pitwall::extract::registry::sha256_hex(&bytes);
+        let started = Instant::now();
+        let component = engine.compile(&bytes, &sha).unwrap();
+        let compile = started.elapsed();
+        let started = Instant::now();
+        drop(engine.compile(&bytes, &sha).unwrap());
+        let cached = started.elapsed();
+        let started = Instant::now();
+        let prepared = engine.prepare(&component).await.unwrap();
+        let load = started.elapsed();
+        let mut times = Vec::with_capacity(calls);
+        for _ in 0..calls {
+            let started = Instant::now();
+            let found = engine
+                .call_extract(&prepared, session(), settings(&[("page", &page)]), Default::default(), ())
+                .await
+                .unwrap();
+            times.push(started.elapsed());
+            assert_eq!(found.len(), 1);
+        }
+        times.sort();
+        println!(
+            "measured: {language} demo-site: size {} KiB, cold compile {compile:.1?}, cached compile {cached:.1?}, load (instantiate + info) {load:.1?}, instantiate + extract over {calls} calls p50 {:.2?} p99 {:.2?}",
+            bytes.len() >> 10,
+            percentile(&times, 0.50),
+            percentile(&times, 0.99),
+        );
+    }
+}
