@@ -275,17 +275,36 @@ async fn measure_python_and_rust_demo_site() {
         let started = Instant::now();
         let prepared = engine.prepare(&component).await.unwrap();
         let load = started.elapsed();
+        let grants = pitwall::extract::host_api::HostGrants {
+            declared: prepared.info.allowed_hosts.clone(),
+            ..Default::default()
+        };
         let mut times = Vec::with_capacity(calls);
         for _ in 0..calls {
             let started = Instant::now();
             let found = engine
-                .call_extract(&prepared, session(), settings(&[("page", &page)]), Default::default(), ())
+                .call_extract(&prepared, session(), settings(&[("page", &page)]), grants.clone(), ())
                 .await
                 .unwrap();
             times.push(started.elapsed());
             assert_eq!(found.len(), 1);
         }
         times.sort();
+        // The smallest memory cap (of a few) under which the demo flow still runs.
+        let mut fits = None;
+        for mb in [8usize, 16, 24, 32, 48, 64] {
+            let limits = Limits { memory_bytes: mb << 20, ..limits.clone() };
+            let guard = UpstreamGuard::new(&[testbed.addr().to_string()]);
+            let small = ExtractorEngine::new(limits, &guard, Some(cold.path().join("cache"))).unwrap();
+            let Ok(component) = small.compile(&bytes, &sha) else { continue };
+            let Ok(prepared) = small.prepare(&component).await else { continue };
+            let call = small.call_extract(&prepared, session(), settings(&[("page", &page)]), grants.clone(), ());
+            if call.await.is_ok() {
+                fits = Some(mb);
+                break;
+            }
+        }
+        println!("measured: {language} demo-site runs with a memory cap of {fits:?} MiB (smallest of 8/16/24/32/48/64)");
         println!(
             "measured: {language} demo-site: size {} KiB, cold compile {compile:.1?}, cached compile {cached:.1?}, load (instantiate + info) {load:.1?}, instantiate + extract over {calls} calls p50 {:.2?} p99 {:.2?}",
             bytes.len() >> 10,
