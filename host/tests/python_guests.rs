@@ -86,7 +86,10 @@ fn assert_deadline((result, took): (Result<usize, CallError>, Duration), what: &
     let e = result.expect_err(what);
     assert_eq!(e.step, "trap", "{what}: {e}");
     assert!(e.detail.contains("deadline exceeded"), "{what}: {e}");
-    assert!(took < CALL_TIMEOUT + MARGIN, "{what} held its call for {took:?} with a {CALL_TIMEOUT:?} deadline");
+    assert!(
+        took < CALL_TIMEOUT + MARGIN,
+        "{what} held its call for {took:?} with a {CALL_TIMEOUT:?} deadline"
+    );
     eprintln!("measured: python {what} ended after {took:?} (call_timeout {CALL_TIMEOUT:?})");
 }
 
@@ -96,8 +99,11 @@ async fn python_components_import_nothing_but_the_extractor_host() {
     for path in [python_guest("plugins-py", "demo_site.wasm"), python_guest("guests-py", "abuse_py.wasm")] {
         let bytes = std::fs::read(&path).unwrap();
         let component = engine.compile(&bytes, &pitwall::extract::registry::sha256_hex(&bytes)).unwrap();
-        let imports: Vec<String> =
-            component.component_type().imports(component.engine()).map(|(name, _)| name.to_string()).collect();
+        let imports: Vec<String> = component
+            .component_type()
+            .imports(component.engine())
+            .map(|(name, _)| name.to_string())
+            .collect();
         // No WASI at all (no clocks, files, sockets, HTTP): `fetch` is the only way out.
         assert_eq!(
             imports,
@@ -114,7 +120,8 @@ async fn python_abuse_meets_the_same_deadline_cap_and_fetch_policy() {
     let allowed = slow.trim_start_matches("http://").to_string();
     // Refused by the SSRF guard: loopback, and not listed with --allow-upstream.
     let blocked = slow_upstream().await;
-    let files = [(python_guest("guests-py", "abuse_py.wasm"), "abuse_py.wasm"), (guest("direct"), "direct.wasm")];
+    let files =
+        [(python_guest("guests-py", "abuse_py.wasm"), "abuse_py.wasm"), (guest("direct"), "direct.wasm")];
     let (registry, _dir) = registry(limits(), &[allowed], &files).await;
     assert_eq!(registry.ids(), ["abuse-py", "direct"]);
     let good = || async {
@@ -125,7 +132,10 @@ async fn python_abuse_meets_the_same_deadline_cap_and_fetch_policy() {
     assert_eq!(abuse(&registry, &[("mode", "ok")]).await.0.unwrap(), 1);
     assert_deadline(abuse(&registry, &[("mode", "loop")]).await, "busy loop");
     let slow_url = format!("{slow}/slow?token=SECRET-4711");
-    assert_deadline(abuse(&registry, &[("mode", "fetch"), ("url", &slow_url)]).await, "fetch that never answers");
+    assert_deadline(
+        abuse(&registry, &[("mode", "fetch"), ("url", &slow_url)]).await,
+        "fetch that never answers",
+    );
 
     let (bomb, took) = abuse(&registry, &[("mode", "bomb")]).await;
     let bomb = bomb.expect_err("the memory bomb fails");
@@ -157,7 +167,8 @@ async fn python_abuse_meets_the_same_deadline_cap_and_fetch_policy() {
 
     // The host's clock reaches Python through the SDK, `time.time()` included.
     let clock = registry.extract("abuse-py", session(), settings(&[("mode", "clock")])).await.unwrap();
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let now_ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     for value in clock[0].label.split(' ') {
         let ms: i64 = value.parse().unwrap();
         assert!((now_ms - ms).abs() < 60_000, "{} vs {now_ms}", clock[0].label);
@@ -200,12 +211,16 @@ async fn pitwall_demo_serves_the_demo_streams_with_only_the_python_plugin() {
     );
     let base = bin.url.clone();
     // Bounded: a cold compile of the ~18 MB component takes tens of seconds on a loaded 2-core box.
-    let loaded = wait_for(&format!("{base}/extractors"), "the Python demo-site", Duration::from_secs(180), |v| {
-        v.as_array().is_some_and(|a| {
-            a.iter().any(|e| e["id"] == "demo-site" && !["loading", "missing"].contains(&e["status"].as_str().unwrap_or("")))
+    let loaded =
+        wait_for(&format!("{base}/extractors"), "the Python demo-site", Duration::from_secs(180), |v| {
+            v.as_array().is_some_and(|a| {
+                a.iter().any(|e| {
+                    e["id"] == "demo-site"
+                        && !["loading", "missing"].contains(&e["status"].as_str().unwrap_or(""))
+                })
+            })
         })
-    })
-    .await;
+        .await;
     let entry = loaded.as_array().unwrap().iter().find(|e| e["id"] == "demo-site").unwrap();
     assert_eq!(entry["status"], "loaded", "{entry:#}\nlog:\n{}", bin.log());
     assert_eq!(loaded.as_array().unwrap().len(), 1, "only the Python plugin: {loaded:#}");
@@ -252,7 +267,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn measure_python_and_rust_demo_site() {
     let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
     let page = format!("{}/demo-tv/watch/main", testbed.url());
-    let calls: usize = std::env::var("PITWALL_MEASURE_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let calls: usize =
+        std::env::var("PITWALL_MEASURE_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
     for (language, wasm) in
         [("python", python_guest("plugins-py", "demo_site.wasm")), ("rust", guest("demo-site"))]
     {
@@ -298,13 +314,16 @@ async fn measure_python_and_rust_demo_site() {
             let small = ExtractorEngine::new(limits, &guard, Some(cold.path().join("cache"))).unwrap();
             let Ok(component) = small.compile(&bytes, &sha) else { continue };
             let Ok(prepared) = small.prepare(&component).await else { continue };
-            let call = small.call_extract(&prepared, session(), settings(&[("page", &page)]), grants.clone(), ());
+            let call =
+                small.call_extract(&prepared, session(), settings(&[("page", &page)]), grants.clone(), ());
             if call.await.is_ok() {
                 fits = Some(mb);
                 break;
             }
         }
-        println!("measured: {language} demo-site runs with a memory cap of {fits:?} MiB (smallest of 8/16/24/32/48/64)");
+        println!(
+            "measured: {language} demo-site runs with a memory cap of {fits:?} MiB (smallest of 8/16/24/32/48/64)"
+        );
         println!(
             "measured: {language} demo-site: size {} KiB, cold compile {compile:.1?}, cached compile {cached:.1?}, load (instantiate + info) {load:.1?}, instantiate + extract over {calls} calls p50 {:.2?} p99 {:.2?}",
             bytes.len() >> 10,
