@@ -71,8 +71,8 @@ fi
 echo "python extractors: venv ready in $(took "$started")"
 
 # componentize SOURCE_DIR MODULE OUTPUT: one component, rebuilt only when an input changed.
-# --stub-wasi: the component imports nothing but pitwall:extractor/host (no WASI clocks, files,
-# sockets); Python code reads the time through the SDK (the host's `now`).
+# `python -m pitwall_extractor build` runs componentize-py with --stub-wasi: the component
+# imports nothing but pitwall:extractor/host (no WASI clocks, files, sockets).
 componentize() {
     local dir="$1" module="$2" out="$3"
     local inputs
@@ -88,9 +88,9 @@ componentize() {
     local t
     t="$(now)"
     mkdir -p "$(dirname "$out")"
-    (cd "$root" && PYTHONDONTWRITEBYTECODE=1 VIRTUAL_ENV="$venv" "$venv/bin/componentize-py" -q \
-        -d wit -w extractor componentize --stub-wasi \
-        -p "$dir" -p extractor-sdk-py "$module" -o "$out.tmp")
+    # The SDK's own build command (one place for componentize-py's flags), from this checkout.
+    (cd "$root" && PYTHONDONTWRITEBYTECODE=1 VIRTUAL_ENV="$venv" PYTHONPATH=extractor-sdk-py \
+        "$venv/bin/python" -m pitwall_extractor build "$module" -p "$dir" -p extractor-sdk-py -o "$out.tmp")
     mv "$out.tmp" "$out"
     echo "$inputs" >"$out.inputs"
     echo "python extractors: built $(basename "$out") ($(du -k "$out" | cut -f1) KiB) in $(took "$t")"

@@ -95,3 +95,21 @@ def test_finders_beyond_the_vectors():
     assert find.js_unescape(r'a\"b\\c\/d\x41\u0042\u{1F3C1}\n') == 'a"b\\c/dAB🏁\n'
     for bad in ["&#xFFFFFFFFF;", "&#99999999999;", "&#;", "&#x;", "&", "&;", "&#55296;", "é&é"]:
         assert find.html_unescape(bad) == bad
+
+
+def test_the_sdk_carries_the_repository_wit():
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    ours = root / "extractor-sdk-py" / "pitwall_extractor" / "wit" / "extractor.wit"
+    assert ours.read_bytes() == (root / "wit" / "extractor.wit").read_bytes(), (
+        "copy wit/extractor.wit to extractor-sdk-py/pitwall_extractor/wit/"
+    )
+
+
+def test_build_runs_componentize_py_with_the_sdk_wit_and_no_wasi():
+    from pitwall_extractor.__main__ import WIT, componentize_command
+
+    cmd = componentize_command("my_site", "out.wasm", ["src"])
+    assert cmd[1:] == ["-q", "-d", str(WIT), "-w", "extractor", "componentize", "--stub-wasi",
+                       "-p", "src", "my_site", "-o", "out.wasm"]
