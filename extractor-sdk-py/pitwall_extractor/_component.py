@@ -33,8 +33,21 @@ if IN_COMPONENT:
 
 
 def _checked(found: object) -> list[StreamCandidate]:
-    if not isinstance(found, list) or not all(isinstance(c, StreamCandidate) for c in found):
+    """``found`` if it lowers to WIT as is; else an error naming the field, rather than a trap."""
+    if not isinstance(found, list):
         raise ExtractError(Step.OTHER, f"extract() must return a list of StreamCandidate, not {type(found).__name__}")
+    for i, c in enumerate(found):
+        if not isinstance(c, StreamCandidate):
+            raise ExtractError(Step.OTHER, f"candidate {i} is a {type(c).__name__}, not a StreamCandidate")
+        if not isinstance(c.url, str) or not isinstance(c.label, str):
+            raise ExtractError(Step.OTHER, f"candidate {i}: `url` and `label` must be strings")
+        if not isinstance(c.headers, (list, tuple)) or not all(
+            isinstance(h, (list, tuple)) and len(h) == 2 and all(isinstance(x, str) for x in h) for h in c.headers
+        ):
+            raise ExtractError(Step.OTHER, f"candidate {i}: `headers` must be (name, value) string pairs")
+        e = c.expires_at
+        if e is not None and (not isinstance(e, int) or isinstance(e, bool) or not 0 <= e < 2**64):
+            raise ExtractError(Step.OTHER, f"candidate {i}: `expires_at` must be Unix seconds (int) or None, not {e!r}")
     return found
 
 

@@ -113,3 +113,34 @@ def test_build_runs_componentize_py_with_the_sdk_wit_and_no_wasi():
     cmd = componentize_command("my_site", "out.wasm", ["src"])
     assert cmd[1:] == ["-q", "-d", str(WIT), "-w", "extractor", "componentize", "--stub-wasi",
                        "-p", "src", "my_site", "-o", "out.wasm"]
+
+
+def test_the_exported_world_reports_bad_answers_and_bugs_as_errors():
+    from pitwall_extractor import Extractor, StreamCandidate, export
+    from pitwall_extractor.replay import session
+
+    class Bad(Extractor):
+        answer: object = None
+
+        def extract(self, session, settings):
+            if settings.get("mode") == "bug":
+                return {}["missing"]
+            return Bad.answer
+
+    world = export(Bad)()
+    for answer, needle in [
+        ("x", "must return a list of StreamCandidate, not str"),
+        (["x"], "candidate 0 is a str"),
+        ([StreamCandidate(url="u", label="l", expires_at=1.5)], "`expires_at` must be Unix seconds"),
+        ([StreamCandidate(url="u", label="l", headers=[("a",)])], "(name, value) string pairs"),
+    ]:
+        Bad.answer = answer
+        with pytest.raises(ExtractError) as e:
+            world.extract(session(), [])
+        assert e.value.step is Step.OTHER and needle in e.value.detail, e.value.detail
+    Bad.answer = [StreamCandidate(url="u", label="l", headers=[("Referer", "r")], expires_at=7)]
+    assert world.extract(session(), []) == Bad.answer
+    with pytest.raises(ExtractError) as e:
+        world.extract(session(), [("mode", "bug")])
+    assert e.value.detail.startswith("uncaught KeyError at test_sdk.py:"), e.value.detail
+    assert e.value.detail.endswith(": 'missing'"), e.value.detail
