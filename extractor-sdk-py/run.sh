@@ -78,7 +78,7 @@ componentize() {
     local inputs
     inputs="$(cd "$root" && {
         find "$dir" "extractor-sdk-py/pitwall_extractor" wit -type f \( -name '*.py' -o -name '*.wit' \) \
-            -not -path '*/tests/*' -not -path '*/__pycache__/*' | LC_ALL=C sort | xargs sha256sum
+            -not -path "$dir/tests/*" -not -path '*/__pycache__/*' | LC_ALL=C sort | xargs sha256sum
         sha256sum "extractor-sdk-py/requirements.txt"
     } | sha256sum | cut -d' ' -f1)"
     if [ -f "$out" ] && [ "$(cat "$out.inputs" 2>/dev/null || true)" = "$inputs" ]; then

@@ -1,7 +1,7 @@
 //! Python extractors in the host, unchanged: components built by `extractor-sdk-py/run.sh` with
 //! componentize-py (`--stub-wasi`) import nothing but `pitwall:extractor/host`, the Python abuse
 //! guest (`guests/abuse-py`) meets the same deadline, memory cap and fetch policy as the Rust one
-//! (`adversarial_plugin.rs`), and the real `pitwall --demo` serves the demo streams with only the
+//! (`adversarial_plugin.rs`), a spinning `info()` is rejected at the load deadline, and the real `pitwall --demo` serves the demo streams with only the
 //! Python `demo-site` in its plugins directory. The components are ~18 MB, so every engine here
 //! shares one compiled-plugin cache under `target/`: only the first compile pays.
 //!
@@ -179,6 +179,38 @@ async fn python_abuse_meets_the_same_deadline_cap_and_fetch_policy() {
     assert_eq!(entry.status, "loaded");
     assert_eq!(good().await.unwrap(), 1);
     assert_eq!(abuse(&registry, &[("mode", "ok")]).await.0.unwrap(), 1);
+}
+
+/// The Python abuse guest with its `info()` mode patched to `mode` (at most 8 bytes), like
+/// `common::abuse_with_info_mode` for the Rust one: the marker is a `str` in the heap snapshot.
+fn abuse_py_with_info_mode(mode: &str) -> Vec<u8> {
+    const MARKER: &[u8] = b"pitwall-abuse-info-mode:ok______";
+    let mut wasm = std::fs::read(python_guest("guests-py", "abuse_py.wasm")).unwrap();
+    let found: Vec<usize> =
+        wasm.windows(MARKER.len()).enumerate().filter(|(_, w)| *w == MARKER).map(|(i, _)| i).collect();
+    assert_eq!(found.len(), 1, "one info-mode marker in abuse_py.wasm");
+    let mut patch = format!("pitwall-abuse-info-mode:{mode}").into_bytes();
+    patch.resize(MARKER.len(), b'_');
+    wasm[found[0]..found[0] + MARKER.len()].copy_from_slice(&patch);
+    wasm
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spinning_python_info_is_rejected_at_the_load_deadline_alone() {
+    let engine = ExtractorEngine::new(limits(), &UpstreamGuard::new(&[]), Some(shared_cache_dir())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("abuse-py-info-spin.wasm"), abuse_py_with_info_mode("spin")).unwrap();
+    std::fs::copy(guest("direct"), dir.path().join("direct.wasm")).unwrap();
+    let registry = PluginRegistry::new(engine, dir.path().to_path_buf());
+    registry.poll().await;
+    registry.poll().await;
+    assert_eq!(registry.ids(), ["direct"]);
+    let entries = registry.entries();
+    let spin = entries.iter().find(|e| e.file == "abuse-py-info-spin.wasm").expect("an entry for the file");
+    assert_eq!(spin.status, "failed", "{spin:?}");
+    assert!(spin.error.as_deref().unwrap_or("").contains("deadline exceeded"), "{spin:?}");
+    let pairs = settings(&[("url", "https://cdn.example/good.m3u8")]);
+    assert_eq!(registry.extract("direct", session(), pairs).await.unwrap().len(), 1);
 }
 
 async fn json(url: &str) -> Value {

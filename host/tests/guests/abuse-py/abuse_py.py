@@ -13,6 +13,10 @@ componentize-py and SDK as real Python plugins, for ``host/tests/python_guests.r
 - ``fetch``: GET ``settings.url``;
 - ``host``: GET a host it did not declare;
 - ``clock``: the host's clock through the SDK and ``time.time()`` (which the SDK points at it).
+
+``info()`` has modes too, picked without a setting: tests patch the bytes of :data:`INFO_MODE`
+in the built ``.wasm`` (same length; the string lives in the interpreter's heap snapshot) to
+``spin``; the plugin id then becomes ``abuse-py-info-<mode>``.
 """
 
 from __future__ import annotations
@@ -23,14 +27,23 @@ from pitwall_extractor import Extractor, Level, PluginInfo, StreamCandidate, err
 from pitwall_extractor import Step
 
 
+INFO_MODE = "pitwall-abuse-info-mode:ok______"
+"""What ``info()`` does; patched in the ``.wasm`` by tests (24 bytes of marker, 8 of mode)."""
+
+
 def candidate(url: str, label: str) -> StreamCandidate:
     return StreamCandidate(url=url, label=label)
 
 
 class Abuse(Extractor):
     def info(self) -> PluginInfo:
+        mode = INFO_MODE[24:].rstrip("_")
+        if mode == "spin":
+            while True:
+                pass
+        plugin = "abuse-py" if mode == "ok" else f"abuse-py-info-{mode}"
         return PluginInfo(
-            id="abuse-py", name="Abuse test (Python)", version="0.1.0", allowed_hosts=["127.0.0.1", "localhost"]
+            id=plugin, name="Abuse test (Python)", version="0.1.0", allowed_hosts=["127.0.0.1", "localhost"]
         )
 
     def extract(self, session, settings):
