@@ -41,6 +41,26 @@ fn limits() -> Limits {
     }
 }
 
+/// Compiles the Python components into the shared cache once per test binary, before the tests
+/// that load them, so parallel tests do not each spend ~20 s of a core compiling the same file.
+async fn warm_cache() {
+    static WARM: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    tokio::task::spawn_blocking(|| {
+        WARM.get_or_init(|| {
+            let engine =
+                ExtractorEngine::new(limits(), &UpstreamGuard::new(&[]), Some(shared_cache_dir())).unwrap();
+            for path in
+                [python_guest("plugins-py", "demo_site.wasm"), python_guest("guests-py", "abuse_py.wasm")]
+            {
+                let bytes = std::fs::read(&path).unwrap();
+                engine.compile(&bytes, &pitwall::extract::registry::sha256_hex(&bytes)).unwrap();
+            }
+        });
+    })
+    .await
+    .unwrap();
+}
+
 /// A registry over a fresh directory holding `files` (copied under their names), all loaded.
 async fn registry(
     limits: Limits,
@@ -95,6 +115,7 @@ fn assert_deadline((result, took): (Result<usize, CallError>, Duration), what: &
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_components_import_nothing_but_the_extractor_host() {
+    warm_cache().await;
     let engine = ExtractorEngine::new(limits(), &UpstreamGuard::new(&[]), Some(shared_cache_dir())).unwrap();
     for path in [python_guest("plugins-py", "demo_site.wasm"), python_guest("guests-py", "abuse_py.wasm")] {
         let bytes = std::fs::read(&path).unwrap();
@@ -116,6 +137,7 @@ async fn python_components_import_nothing_but_the_extractor_host() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_abuse_meets_the_same_deadline_cap_and_fetch_policy() {
+    warm_cache().await;
     let slow = slow_upstream().await;
     let allowed = slow.trim_start_matches("http://").to_string();
     // Refused by the SSRF guard: loopback, and not listed with --allow-upstream.
@@ -232,6 +254,7 @@ async fn wait_for(url: &str, what: &str, limit: Duration, check: impl Fn(&Value)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pitwall_demo_serves_the_demo_streams_with_only_the_python_plugin() {
+    warm_cache().await;
     let tmp = tempfile::tempdir().unwrap();
     let plugins = tmp.path().join("plugins");
     std::fs::create_dir_all(&plugins).unwrap();
