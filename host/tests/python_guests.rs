@@ -180,6 +180,15 @@ async fn python_abuse_meets_the_same_deadline_cap_and_fetch_policy() {
     assert!(refused.detail.contains("address blocked"), "{refused}");
     assert!(!refused.detail.contains("SECRET"), "{refused}");
 
+    // No sockets of its own: the component imports none, so even trying traps (the listener is
+    // one the guard allows, so only the sandbox stands in the way).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let socket = abuse(&registry, &[("mode", "socket"), ("addr", &addr)]).await.0.unwrap_err();
+    assert_eq!(socket.step, "trap", "{socket}");
+    assert!(listener.accept().is_err(), "the guest connected");
+
     let bug = abuse(&registry, &[("mode", "panic")]).await.0.unwrap_err();
     assert_eq!(bug.step, "other", "{bug}");
     assert!(bug.detail.starts_with("uncaught RuntimeError at abuse_py.py:"), "{bug}");

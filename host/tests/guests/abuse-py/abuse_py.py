@@ -12,6 +12,8 @@ componentize-py and SDK as real Python plugins, for ``host/tests/python_guests.r
 - ``logs``: ``settings.count`` log lines tagged ``settings.tag`` (default 1,000,000);
 - ``fetch``: GET ``settings.url``;
 - ``host``: GET a host it did not declare;
+- ``socket``: a TCP connection of its own to ``settings.addr`` (``host:port``): the component
+  imports no WASI sockets, so this traps;
 - ``clock``: the host's clock through the SDK and ``time.time()`` (which the SDK points at it).
 
 ``info()`` has modes too, picked without a setting: tests patch the bytes of :data:`INFO_MODE`
@@ -21,6 +23,7 @@ in the built ``.wasm`` (same length; the string lives in the interpreter's heap 
 
 from __future__ import annotations
 
+import socket
 import time
 
 from pitwall_extractor import Extractor, Level, PluginInfo, StreamCandidate, error, export, http, runtime
@@ -81,6 +84,10 @@ class Abuse(Extractor):
         if mode == "host":
             http.get("https://not-declared.example/")
             raise error(Step.OTHER, "fetch to an undeclared host succeeded")
+        if mode == "socket":
+            host, _, port = settings.require("addr").rpartition(":")
+            socket.create_connection((host, int(port)), timeout=1).close()
+            raise error(Step.OTHER, "connected through a socket of its own")
         if mode == "clock":
             host_ms, time_s = runtime.now_millis(), time.time()
             return [candidate("https://cdn.example/clock.m3u8", f"{host_ms} {int(time_s * 1000)}")]
