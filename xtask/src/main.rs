@@ -14,6 +14,7 @@ mod bench;
 mod bench_relay;
 mod install;
 mod process;
+mod python;
 mod soak;
 mod template;
 #[cfg(test)]
@@ -176,6 +177,7 @@ fn ci() -> Result {
         run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
     })?;
     step("build guest extractors", build_guests)?;
+    step("python extractors: build + pytest", || python::build_and_test(&root))?;
     step("web app: svelte-check", || run(&mut npm(&["run", "check"])))?;
     step("web app: eslint", || run(&mut npm(&["run", "lint"])))?;
     step("web app: unit tests", || run(&mut npm(&["test"])))?;
