@@ -183,6 +183,28 @@ impl EdgeStream {
     }
 }
 
+impl EdgeStream {
+    /// `sendmsg(2)` with `MSG_MORE`: more data follows at once.
+    fn poll_send_more(&self, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        use rustix::net::{SendAncillaryBuffer, SendFlags, sendmsg};
+        loop {
+            std::task::ready!(self.0.poll_write_ready(cx))?;
+            let sent = self.0.try_io(Interest::WRITABLE, || {
+                Ok(sendmsg(
+                    &self.0,
+                    bufs,
+                    &mut SendAncillaryBuffer::default(),
+                    SendFlags::MORE | SendFlags::NOSIGNAL,
+                )?)
+            });
+            match sent {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+}
+
 impl AsyncRead for EdgeStream {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
@@ -217,8 +239,12 @@ impl AsyncWrite for EdgeStream {
             }
             return self.poll_send_mapped(cx, at, len);
         }
-        let plain = bufs.iter().position(|b| shm::locate(b).is_some()).unwrap_or(bufs.len());
-        Pin::new(&mut self.get_mut().0).poll_write_vectored(cx, &bufs[..plain])
+        match bufs.iter().position(|b| shm::locate(b).is_some()) {
+            // The response head before a mapped body: held back (`MSG_MORE`) to leave in the
+            // same packets as the body's start, like `TCP_CORK` around a header and `sendfile`.
+            Some(mapped) => self.poll_send_more(cx, &bufs[..mapped]),
+            None => Pin::new(&mut self.get_mut().0).poll_write_vectored(cx, bufs),
+        }
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -1,7 +1,8 @@
 //! The relay against every testbed feed: `/proxy` rewrites every level so the client never talks
 //! to the origin, segments stream with `Range`, forged URLs and blocked addresses are refused,
 //! CORS preflights allow `Range`, 50 simultaneous viewers of a segment cause one upstream fetch, a
-//! redirect hop to a blocked address is refused, and no upstream client uses a system proxy.
+//! redirect hop to a blocked address is refused, no upstream client uses a system proxy, and a
+//! hot segment is sent from shared memory without a copy, byte for byte, ranges included.
 
 mod common;
 
@@ -333,5 +334,41 @@ async fn no_upstream_client_uses_a_system_proxy() {
     assert_eq!(
         proxy_listener.accept().map(|(_, peer)| peer).unwrap_err().kind(),
         std::io::ErrorKind::WouldBlock
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_segment_is_sent_from_shared_memory_byte_for_byte() {
+    let (testbed, server, _tmp) = setup().await;
+    let client = admin_client(true);
+    let vod = format!("{}/bench/vod.m3u8?n=3&kib=300", testbed.url());
+    let playlist = client.get(proxy(&server, &vod)).send().await.unwrap().text().await.unwrap();
+    let segment = format!("{}{}", server.url, uris(&playlist)[1]);
+    let direct = client.get(format!("{}/bench/seg/1.ts?kib=300", testbed.url())).send().await.unwrap();
+    let direct = direct.bytes().await.unwrap();
+    assert_eq!(direct.len(), 300 * 1024);
+    let zero_copy = |metrics: String| -> u64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with("pitwall_relay_zero_copy_bytes_total"))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let before = zero_copy(server.metrics().await);
+    // The first viewer gets heap chunks as they arrive; the ones after the end get shared memory.
+    for n in 0..4 {
+        let body = client.get(&segment).send().await.unwrap().bytes().await.unwrap();
+        assert!(body == direct, "viewer {n}: other bytes ({} vs {})", body.len(), direct.len());
+    }
+    let ranged = client.get(&segment).header("range", "bytes=1000-70999").send().await.unwrap();
+    assert_eq!(ranged.status(), 206);
+    assert!(ranged.bytes().await.unwrap() == direct[1000..71000], "a range of a hot segment");
+    let sent = zero_copy(server.metrics().await) - before;
+    assert!(sent >= 3 * 300 * 1024, "three viewers after the first were sent without a copy: {sent} bytes");
+    let stats: Value =
+        client.get(format!("{}/_control/stats", testbed.url())).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        stats["/bench/seg/1.ts"], 3,
+        "one fetch through the relay, one for the range, one direct: {stats}"
     );
 }

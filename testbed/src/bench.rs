@@ -1,5 +1,5 @@
 //! Synthetic media for the relay benchmark: `/bench/vod.m3u8?n=N&kib=K` lists N segments of
-//! K KiB (defaults 512 and 1024) at `/bench/seg/{i}.ts?kib=K`, each answered from one shared
+//! K KiB (defaults 512 and 1024) at `/bench/seg/{i}.ts?kib=K` (`Range` honoured), each answered from one shared
 //! buffer, so the upstream costs next to nothing and the proxies in front of it are what a
 //! benchmark measures. Not part of any demo flow.
 
@@ -8,8 +8,8 @@ use std::{fmt::Write, sync::LazyLock};
 use axum::{
     Router,
     extract::{Path, Query},
-    http::header,
-    response::IntoResponse,
+    http::{HeaderMap, header},
+    response::{IntoResponse, Response},
     routing::get,
 };
 use bytes::Bytes;
@@ -58,7 +58,6 @@ async fn playlist(Query(shape): Query<Shape>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/vnd.apple.mpegurl")], text)
 }
 
-async fn segment(Path(_file): Path<String>, Query(shape): Query<Shape>) -> impl IntoResponse {
-    let body = BUFFER.slice(..shape.kib() * 1024);
-    ([(header::CONTENT_TYPE, "video/mp2t")], body)
+async fn segment(Path(_file): Path<String>, Query(shape): Query<Shape>, headers: HeaderMap) -> Response {
+    crate::range::respond(&headers, BUFFER.slice(..shape.kib() * 1024), "video/mp2t")
 }

@@ -77,8 +77,8 @@ struct State<H> {
     /// Bytes in `chunks`, all of them counted in the budget.
     bytes: usize,
     finished: Option<Result<(), String>>,
-    /// The whole body as one buffer, when the filler has it (a shared-memory body): viewers
-    /// that start after a successful end read it in one piece. The same bytes as `chunks`.
+    /// The whole body as one buffer once a viewer promoted it ([`Viewer::promote`]): viewers
+    /// that start after a successful end read it in one piece, and `chunks` are slices of it.
     whole: Option<Bytes>,
     /// Joinable. Only a shared flight keeps its chunks from the start.
     shared: bool,
@@ -299,12 +299,6 @@ impl<K: Eq + Hash + Clone, H: Clone> Filler<K, H> {
         self.flight.lock().shared
     }
 
-    /// Offers the complete body as one buffer, for viewers that start after the end; call it
-    /// just before a successful [`Filler::finish_and_linger`], with the same bytes as the chunks.
-    pub fn set_whole(&self, whole: Bytes) {
-        self.flight.lock().whole = Some(whole);
-    }
-
     /// Ends the body. A failed body detaches the flight so no one joins it any more.
     pub fn finish(mut self, result: Result<(), String>) {
         self.end(result);
@@ -398,6 +392,36 @@ impl<H: Clone> Viewer<H> {
             }
             data.await;
         }
+    }
+
+    /// Moves a finished body of at least `min` bytes into one buffer made by `make` from its
+    /// chunks (the relay's shared memory), once: later viewers read it in one piece, and the
+    /// chunks become slices of it so the heap copies go. Does nothing while the body is still
+    /// arriving, after it was trimmed, or when `make` declines.
+    pub fn promote(&self, min: usize, make: impl FnOnce(&[Bytes]) -> Option<Bytes>) {
+        let chunks: Vec<Bytes> = {
+            let state = self.flight.lock();
+            if state.whole.is_some()
+                || !matches!(state.finished, Some(Ok(())))
+                || state.base != 0
+                || state.bytes < min
+            {
+                return;
+            }
+            state.chunks.iter().cloned().collect()
+        };
+        let Some(whole) = make(&chunks) else { return };
+        let mut state = self.flight.lock();
+        if state.whole.is_some() || state.base != 0 || whole.len() != state.bytes {
+            return;
+        }
+        let mut offset = 0;
+        for chunk in state.chunks.iter_mut() {
+            let len = chunk.len();
+            *chunk = whole.slice(offset..offset + len);
+            offset += len;
+        }
+        state.whole = Some(whole);
     }
 
     /// The next chunk, the body's error (once), or `None` at the end.
@@ -641,16 +665,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn viewers_that_start_after_the_end_get_the_whole_body_in_one_piece() {
+    async fn a_promoted_body_is_read_in_one_piece_by_viewers_that_start_after_the_end() {
         let f = flights(1 << 20, 1 << 20);
         let (mut early, filler) = start(&f, "k");
         filler.head(200, true);
         assert!(filler.push(Bytes::from_static(b"abc")).await);
         assert_eq!(&early.next().await.unwrap().unwrap()[..], b"abc");
         assert!(filler.push(Bytes::from_static(b"def")).await);
-        filler.set_whole(Bytes::from_static(b"abcdef"));
+        early.promote(1, |_| panic!("no promotion before the end"));
         let _lingering = filler.finish_and_linger();
         let mut late = join(&f, "k");
+        late.promote(7, |_| panic!("no promotion under the minimum"));
+        late.promote(6, |chunks| Some(chunks.concat().into()));
+        late.promote(6, |_| panic!("promoted once"));
         assert_eq!(&late.next().await.unwrap().unwrap()[..], b"abcdef");
         assert!(late.next().await.is_none());
         assert_eq!(&early.next().await.unwrap().unwrap()[..], b"def", "a started viewer keeps its chunks");

@@ -1,7 +1,9 @@
-//! Segment bodies in shared memory, so the edge sends them without copying: a shared fetch with a
-//! known length writes its chunks into one memfd mapping ([`ShmWriter`]), viewers get [`Bytes`]
-//! that are slices of it, and when the connection writes such a slice [`send_mapped`] hands the
-//! socket the memfd's pages with `sendfile(2)` instead of copying the bytes into the kernel.
+//! Segment bodies in shared memory, so the edge sends them without copying: a finished shared
+//! fetch that is asked for again (a hot segment) is written once into a memfd mapping
+//! ([`ShmWriter`]), viewers get [`Bytes`] that are slices of it, and when the connection writes
+//! such a slice [`send_mapped`] hands the socket the memfd's pages with `sendfile(2)` instead of
+//! copying the bytes into the kernel. A body read once stays on the heap: writing it into
+//! fresh shared memory would cost more than the one copy it saves.
 //!
 //! Every live mapping is registered by address range, so a write can tell a mapped slice from
 //! any other buffer by its pointer alone ([`locate`]). A mapping is unregistered before it is
@@ -16,12 +18,13 @@
 use std::{
     collections::BTreeMap,
     sync::{
-        Arc, RwLock,
+        Arc, LazyLock, RwLock,
         atomic::{AtomicUsize, Ordering},
     },
 };
 
 use bytes::Bytes;
+use prometheus_client::metrics::counter::Counter;
 
 /// Bodies smaller than this stay on the heap: a file descriptor and a mapping are not worth it.
 pub const MIN_MAPPED: usize = 64 * 1024;
@@ -29,6 +32,9 @@ pub const MIN_MAPPED: usize = 64 * 1024;
 const MAX_MAPPINGS: usize = 1024;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes the edge sent from shared memory without copying (`pitwall_relay_zero_copy_bytes`).
+static SENT: LazyLock<Counter> = LazyLock::new(Counter::default);
 
 /// Live mappings by start address: `(length, raw fd)`.
 static REGIONS: RwLock<BTreeMap<usize, (usize, i32)>> = RwLock::new(BTreeMap::new());
@@ -200,7 +206,16 @@ impl ShmWriter {
         Some(Bytes::from_owner(region))
     }
 
-    /// Everything written so far as one slice (for viewers that start after the end).
+    /// `chunks` written one after the other into a fresh mapping, as one slice of it.
+    pub fn whole(chunks: &[Bytes]) -> Option<Bytes> {
+        let mut writer = ShmWriter::new(chunks.iter().map(Bytes::len).sum())?;
+        for chunk in chunks {
+            writer.append(chunk)?;
+        }
+        Some(writer.written())
+    }
+
+    /// Everything written so far as one slice.
     pub fn written(&self) -> Bytes {
         Bytes::from_owner(Region { map: self.map.clone(), offset: 0, len: self.filled })
     }
@@ -219,7 +234,14 @@ pub fn locate(buf: &[u8]) -> Option<(i32, usize)> {
 
 /// Sends a mapped slice located by [`locate`] on `socket` without copying: `sendfile(2)`.
 pub fn send_mapped(socket: i32, (fd, offset): (i32, usize), len: usize) -> std::io::Result<usize> {
-    sys::sendfile(socket, fd, offset, len)
+    let sent = sys::sendfile(socket, fd, offset, len)?;
+    SENT.inc_by(sent as u64);
+    Ok(sent)
+}
+
+/// The counter of bytes sent without copying, for `/metrics`.
+pub fn sent() -> Counter {
+    SENT.clone()
 }
 
 /// Mappings alive right now.

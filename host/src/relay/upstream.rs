@@ -21,7 +21,7 @@ use url::Url;
 
 use super::{
     flight::{Filler, Flights, Joined, Viewer},
-    shm::ShmWriter,
+    shm,
 };
 use crate::net::{Failure, UpstreamGuard, redact};
 
@@ -214,6 +214,9 @@ impl Upstream {
         match self.flights.join(&key) {
             Joined::Shared(viewer) => {
                 self.stats.shared_hits.inc();
+                // A body asked for again after it arrived is hot: it moves into shared memory
+                // once, and from then on every viewer is sent it without a copy (`shm`).
+                viewer.promote(shm::MIN_MAPPED, shm::ShmWriter::whole);
                 self.viewer(viewer).await
             }
             Joined::Started(viewer, filler) => {
@@ -248,10 +251,6 @@ impl Upstream {
             }
         };
         filler.head(Ok(head_of(&response)), true);
-        // A body of known length is written into shared memory, so the edge sends it without
-        // copying (`shm`); a flight that stops being shared goes on with heap chunks.
-        let mut shm =
-            response.content_length().and_then(|n| usize::try_from(n).ok()).and_then(ShmWriter::new);
         let mut body = response.bytes_stream();
         loop {
             let next = tokio::select! {
@@ -261,13 +260,6 @@ impl Upstream {
             match next {
                 Some(Ok(chunk)) => {
                     self.stats.bytes.inc_by(chunk.len() as u64);
-                    let chunk = match shm.as_mut().filter(|_| filler.is_shared()).map(|w| w.append(&chunk)) {
-                        Some(Some(mapped)) => mapped,
-                        _ => {
-                            shm = None;
-                            chunk
-                        }
-                    };
                     if !filler.push(chunk).await {
                         return;
                     }
@@ -278,9 +270,6 @@ impl Upstream {
                 }
                 None => break,
             }
-        }
-        if let Some(shm) = shm.filter(|_| filler.is_shared()) {
-            filler.set_whole(shm.written());
         }
         let lingering = filler.finish_and_linger();
         // Late viewers of a finished fetch still share it for a moment, then it leaves.
