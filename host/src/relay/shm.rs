@@ -265,7 +265,7 @@ mod tests {
         assert_eq!(offset, 1000);
         assert!(fd >= 0);
         assert_eq!(locate(&b[10..20]).map(|(_, o)| o), Some(1010));
-        assert_eq!(locate(&vec![0u8; 100]), None, "heap memory is not mapped");
+        assert_eq!(locate(&[0u8; 100]), None, "other memory is not mapped");
         let whole = writer.written();
         assert_eq!(whole.len(), 1500);
         assert!(writer.append(&vec![0u8; MIN_MAPPED * 2]).is_none(), "past the length");
