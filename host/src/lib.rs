@@ -186,6 +186,7 @@ pub async fn run_with_clock(
     let store = store::from_url(config.flags.redis_url.as_deref()).await.map_err(RunError::Store)?;
     let metrics = Arc::new(Metrics::new());
     let relay = Arc::new(relay::Relay {
+        rewritten: Default::default(),
         key: relay::token::RelayKey::load_or_create(
             &config.flags.data_dir,
             config.flags.relay_key.as_deref(),

@@ -363,6 +363,7 @@ mod tests {
         let engine =
             crate::extract::ExtractorEngine::new(crate::extract::Limits::default(), &guard, None).unwrap();
         let relay = crate::relay::Relay {
+            rewritten: Default::default(),
             key: crate::relay::token::RelayKey::load_or_create(&config.flags.data_dir, None).unwrap(),
             upstream: Arc::new(
                 crate::relay::upstream::Upstream::new(&guard, 1 << 20, Default::default()).unwrap(),
