@@ -52,15 +52,18 @@ fn fresh(at: i64, now: i64) -> bool {
 
 /// Rewritten playlists by (upstream text, base URL, scope), with the time they were sealed.
 #[derive(Default)]
-pub struct Rewritten(Mutex<HashMap<(String, String, HeaderScope), (i64, Arc<str>)>>);
+pub struct Rewritten(Mutex<HashMap<RewriteKey, (i64, Arc<str>)>>);
+
+/// What a rewrite depends on: the upstream text, the base URL and the scope.
+type RewriteKey = (String, String, HeaderScope);
 
 impl Rewritten {
-    fn get(&self, key: &(String, String, HeaderScope), now: i64) -> Option<String> {
+    fn get(&self, key: &RewriteKey, now: i64) -> Option<String> {
         let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         map.get(key).filter(|(at, _)| fresh(*at, now)).map(|(_, body)| body.to_string())
     }
 
-    fn put(&self, key: (String, String, HeaderScope), now: i64, body: &str) {
+    fn put(&self, key: RewriteKey, now: i64, body: &str) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= REWRITE_ENTRIES {
             map.retain(|_, (at, _)| fresh(*at, now));
