@@ -357,7 +357,13 @@ async fn a_hot_segment_is_sent_from_shared_memory_byte_for_byte() {
     let before = zero_copy(server.metrics().await);
     // The first viewer gets heap chunks as they arrive; the ones after the end get shared memory.
     for n in 0..4 {
-        let body = client.get(&segment).send().await.unwrap().bytes().await.unwrap();
+        let response = client.get(&segment).send().await.unwrap();
+        assert_eq!(
+            response.headers()["cache-control"],
+            "public, max-age=60",
+            "a CDN may keep segments by path"
+        );
+        let body = response.bytes().await.unwrap();
         assert!(body == direct, "viewer {n}: other bytes ({} vs {})", body.len(), direct.len());
     }
     let ranged = client.get(&segment).header("range", "bytes=1000-70999").send().await.unwrap();
