@@ -1,6 +1,7 @@
 //! `cargo xtask`: the single home of pitwall's build glue.
 //!
-//! - `build`: release host and testbed, guest extractor components (`target/plugins/*.wasm`), web app.
+//! - `build`: release host and testbed, guest extractor components (`target/plugins/*.wasm`), the
+//!   JavaScript extractors (`target/plugins-js/*.wasm`, see [`js`]), web app.
 //! - `demo`: build, then run pitwall with the built-in demo sources.
 //! - `ci`: install what is missing, check formatting and lints, build, run every suite.
 //! - `bench`: build release and measure; results go to `docs/BENCHMARKS.md`.
@@ -13,6 +14,7 @@
 mod bench;
 mod bench_relay;
 mod install;
+mod js;
 mod process;
 mod soak;
 mod template;
@@ -128,6 +130,7 @@ fn build(profile: Profile) -> Result {
         run(cargo().args(["build", "-p", "pitwall", "-p", "pitwall-testbed"]).args(profile.args()))
     })?;
     step("build guest extractors", build_guests)?;
+    step("build JavaScript extractors", js::build)?;
     step("build web app", || run(&mut npm(&["run", "build"])))
 }
 
@@ -175,6 +178,8 @@ fn ci() -> Result {
         run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
     })?;
     step("build guest extractors", build_guests)?;
+    step("JavaScript extractors: node --test (replay, finder vectors)", js::test)?;
+    step("JavaScript extractors: build", js::build)?;
     step("web app: svelte-check", || run(&mut npm(&["run", "check"])))?;
     step("web app: eslint", || run(&mut npm(&["run", "lint"])))?;
     step("web app: unit tests", || run(&mut npm(&["test"])))?;
