@@ -5,6 +5,7 @@
 //! - `demo`: build, then run pitwall with the built-in demo sources.
 //! - `ci`: install what is missing, check formatting and lints, build, run every suite.
 //! - `bench`: build release and measure; results go to `docs/BENCHMARKS.md`.
+//! - `js`: only the JavaScript part of `ci` and `build`: `node --test`, then `target/plugins-js`.
 //! - `new-extractor NAME [--out DIR]`: a new extractor crate from `extractor-sdk/template/`;
 //!   `check-template`: the CI check that one made outside the workspace builds, tests and runs.
 //! - `soak`: play a live session's URL in Chromium for minutes while tokens expire and a feed dies.
@@ -78,6 +79,7 @@ fn main() -> ExitCode {
         "demo" => demo(),
         "ci" => ci(),
         "bench" => bench::run(&root()),
+        "js" => step("JavaScript: node --test", js::test).and_then(|()| step("JavaScript: build", js::build)),
         "check-template" => {
             template::check_outside_workspace(&root().join("target").join(Profile::Dev.dir()))
         }
@@ -88,7 +90,7 @@ fn main() -> ExitCode {
         }),
         _ => {
             eprintln!(
-                "usage: cargo xtask <build|demo|ci|bench|soak [--minutes N] [--token-ttl D] [--kill FEED@AFTER[+FOR]] [--release]>"
+                "usage: cargo xtask <build|demo|ci|bench|js|soak [--minutes N] [--token-ttl D] [--kill FEED@AFTER[+FOR]] [--release]>"
             );
             return ExitCode::from(if task == "help" || task == "--help" { 0 } else { 2 });
         }
