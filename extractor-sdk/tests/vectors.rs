@@ -37,22 +37,43 @@ fn every_vector_holds_for_the_rust_finders() {
     let mut failures = Vec::new();
     for (i, vector) in vectors.iter().enumerate() {
         let name = vector["fn"].as_str().expect("`fn` is a string");
-        let args: Vec<&str> =
-            vector["args"].as_array().expect("`args` is an array").iter().map(|a| a.as_str().unwrap()).collect();
+        let args: Vec<&str> = vector["args"]
+            .as_array()
+            .expect("`args` is an array")
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
         assert!(vector["note"].is_string(), "vector {i} ({name}) has no note");
         match call(name, &args) {
             Ok(got) if got == vector["expect"] => {}
-            Ok(got) => failures.push(format!("#{i} {name} ({}): expected {}, got {got}", vector["note"], vector["expect"])),
+            Ok(got) => failures
+                .push(format!("#{i} {name} ({}): expected {}, got {got}", vector["note"], vector["expect"])),
             Err(e) => failures.push(format!("#{i}: {e}")),
         }
     }
-    assert!(failures.is_empty(), "{} of {} vectors fail:\n{}", failures.len(), vectors.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors fail:\n{}",
+        failures.len(),
+        vectors.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn every_public_finder_has_a_vector() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/find.json")).unwrap();
-    for name in ["meta_content", "attr_values", "m3u8_urls", "js_string_var", "base64_strings", "atob_strings", "json_ld", "between", "html_unescape"] {
+    for name in [
+        "meta_content",
+        "attr_values",
+        "m3u8_urls",
+        "js_string_var",
+        "base64_strings",
+        "atob_strings",
+        "json_ld",
+        "between",
+        "html_unescape",
+    ] {
         assert!(text.contains(&format!("\"fn\": \"{name}\"")), "no vector for {name}");
     }
 }

@@ -439,17 +439,16 @@ impl FileConfig {
                     message: format!("must be between 8 and 4096 (MiB), not {mb}"),
                 });
             }
-            for (field, value) in [("call_timeout", limits.call_timeout), ("load_timeout", limits.load_timeout)] {
+            for (field, value) in
+                [("call_timeout", limits.call_timeout), ("load_timeout", limits.load_timeout)]
+            {
                 if let Some(d) = value
                     && !(Duration::from_secs(1)..=Duration::from_secs(600)).contains(&d)
                 {
                     return Err(ConfigError {
                         origin: origin.into(),
                         key: key(field),
-                        message: format!(
-                            "must be between 1s and 10m, not {}",
-                            humantime::format_duration(d)
-                        ),
+                        message: format!("must be between 1s and 10m, not {}", humantime::format_duration(d)),
                     });
                 }
             }

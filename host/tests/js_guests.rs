@@ -16,9 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{
-    Binary, guest, js_guest, session_ref as session, settings, shared_plugin_cache,
-};
+use common::{Binary, guest, js_guest, session_ref as session, settings, shared_plugin_cache};
 use pitwall::{
     extract::{
         CallError, ExtractorEngine, Limits, PluginLimits, PluginLimitsTable, PluginRegistry,
@@ -147,14 +145,17 @@ async fn a_js_guest_ends_at_its_deadline_whatever_it_does() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_js_guest_hits_the_memory_cap_and_the_fetch_policy() {
     let (registry, _dir) =
-        loaded(Limits { call_timeout: Duration::from_secs(20), ..limits() }, PluginLimitsTable::new(), &[]).await;
+        loaded(Limits { call_timeout: Duration::from_secs(20), ..limits() }, PluginLimitsTable::new(), &[])
+            .await;
     let bomb = abuse(&registry, &[("mode", "bomb")]).await.unwrap_err();
     assert_eq!((bomb.step, bomb.detail.as_str()), ("trap", "memory limit exceeded"), "{bomb}");
 
     let undeclared = abuse(&registry, &[("mode", "host")]).await.unwrap_err();
     assert_eq!(undeclared.step, "request", "{undeclared}");
     assert!(
-        undeclared.detail.contains("GET https://not-declared.example/: host not allowed: not-declared.example"),
+        undeclared
+            .detail
+            .contains("GET https://not-declared.example/: host not allowed: not-declared.example"),
         "{undeclared}"
     );
     // Loopback is declared by the plugin but blocked by the SSRF guard unless allowed upstream.
@@ -219,7 +220,8 @@ async fn a_compiled_js_plugin_is_not_compiled_again_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(&wasm, dir.path().join("demo_site.wasm")).unwrap();
     let load = || async {
-        let engine = ExtractorEngine::new(limits(), &UpstreamGuard::new(&[]), Some(shared_plugin_cache())).unwrap();
+        let engine =
+            ExtractorEngine::new(limits(), &UpstreamGuard::new(&[]), Some(shared_plugin_cache())).unwrap();
         let entry = engine.cache_path(&sha).unwrap();
         let registry = PluginRegistry::new(engine, dir.path().to_path_buf());
         let started = Instant::now();
@@ -245,8 +247,16 @@ fn bad_per_plugin_limits_exit_2_naming_the_key() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("pitwall.toml");
     for (toml, key, says) in [
-        ("[extractors.plugin.py-site]\nmemory_mb = 4\n", "extractors.plugin.py-site.memory_mb", "between 8 and 4096"),
-        ("[extractors.plugin.js-site]\ncall_timeout = \"20m\"\n", "extractors.plugin.js-site.call_timeout", "between 1s and 10m"),
+        (
+            "[extractors.plugin.py-site]\nmemory_mb = 4\n",
+            "extractors.plugin.py-site.memory_mb",
+            "between 8 and 4096",
+        ),
+        (
+            "[extractors.plugin.js-site]\ncall_timeout = \"20m\"\n",
+            "extractors.plugin.js-site.call_timeout",
+            "between 1s and 10m",
+        ),
         ("[extractors.plugin.js-site]\nload_timeout = \"soon\"\n", "load_timeout", "soon"),
         ("[extractors.plugin.js-site]\nmemroy_mb = 64\n", "memroy_mb", "memory_mb"),
         ("[extractors.plugin.\"a/b\"]\nmemory_mb = 64\n", "extractors.plugin.\"a/b\"", "not a plugin name"),
@@ -315,7 +325,8 @@ async fn pitwall_demo_with_only_the_js_plugin_serves_the_demo_streams() {
     let (status, master) = get(stream.clone()).await;
     assert_eq!(status, 200, "{master}");
     let base = bin.url.clone();
-    let absolute = |line: &str| if line.starts_with('/') { format!("{base}{line}") } else { line.to_string() };
+    let absolute =
+        |line: &str| if line.starts_with('/') { format!("{base}{line}") } else { line.to_string() };
     let variant = master.lines().find(|l| !l.starts_with('#') && !l.is_empty()).expect("a variant");
     let (status, media) = get(absolute(variant)).await;
     assert_eq!(status, 200, "{media}");
@@ -340,11 +351,16 @@ async fn extractors_by_language() {
     let port = testbed.url().rsplit(':').next().unwrap().to_string();
     let guard = UpstreamGuard::new(&[format!("127.0.0.1:{port}")]);
     let page = format!("{}/demo-tv/watch/main", testbed.url());
-    let mut plugins = vec![("Rust", guest("demo-site")), ("JavaScript", tokio::task::spawn_blocking(demo_site_js).await.unwrap())];
+    let mut plugins = vec![
+        ("Rust", guest("demo-site")),
+        ("JavaScript", tokio::task::spawn_blocking(demo_site_js).await.unwrap()),
+    ];
     if let Some(py) = std::env::var_os("PITWALL_BENCH_PY_DEMO_WASM") {
         plugins.push(("Python", py.into()));
     }
-    println!("| language | component | compile (no cache) | load from cache | instantiate + extract p50 | p99 |");
+    println!(
+        "| language | component | compile (no cache) | load from cache | instantiate + extract p50 | p99 |"
+    );
     println!("|---|---|---|---|---|---|");
     for (language, wasm) in plugins {
         let bytes = std::fs::read(&wasm).unwrap();

@@ -59,7 +59,12 @@ pub fn build() -> Result {
         let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().replace('-', "_");
         let wasm = out.join(format!("{name}.wasm"));
         let started = Instant::now();
-        run(Command::new("node").arg(&builder).arg("src/extractor.js").arg("-o").arg(&wasm).current_dir(&dir))?;
+        run(Command::new("node")
+            .arg(&builder)
+            .arg("src/extractor.js")
+            .arg("-o")
+            .arg(&wasm)
+            .current_dir(&dir))?;
         eprintln!("  plugin {} ({:.1?})", wasm.display(), started.elapsed());
     }
     Ok(())

@@ -184,10 +184,8 @@ impl ExtractorEngine {
     ) -> anyhow::Result<Arc<Self>> {
         let plugin_limits: PluginLimitsTable =
             plugin_limits.into_iter().map(|(name, l)| (plugin_key(&name), l)).collect();
-        let largest_memory = plugin_limits
-            .values()
-            .filter_map(|l| l.memory_bytes)
-            .fold(limits.memory_bytes, usize::max);
+        let largest_memory =
+            plugin_limits.values().filter_map(|l| l.memory_bytes).fold(limits.memory_bytes, usize::max);
         let mut pool = PoolingAllocationConfig::default();
         let slots = limits.concurrent_calls.max(1) + 8; // + room for info() calls while loading
         pool.total_component_instances(slots)
@@ -238,9 +236,8 @@ impl ExtractorEngine {
     pub fn limits_for(&self, names: &[&str]) -> CallLimits {
         let entry = names.iter().find_map(|n| self.plugin_limits.get(&plugin_key(n)));
         let call_timeout = entry.and_then(|e| e.call_timeout).unwrap_or(self.limits.call_timeout);
-        let load_timeout = entry
-            .and_then(|e| e.load_timeout)
-            .unwrap_or_else(|| self.limits.load_timeout.min(call_timeout));
+        let load_timeout =
+            entry.and_then(|e| e.load_timeout).unwrap_or_else(|| self.limits.load_timeout.min(call_timeout));
         CallLimits {
             call_timeout,
             load_timeout,
@@ -494,9 +491,16 @@ mod tests {
     #[test]
     fn plugin_limits_by_id_or_file_name() {
         assert_eq!(plugin_key("Demo_Site.wasm"), "demo-site");
-        let limits = Limits { call_timeout: Duration::from_secs(20), load_timeout: Duration::from_secs(10), ..Limits::default() };
+        let limits = Limits {
+            call_timeout: Duration::from_secs(20),
+            load_timeout: Duration::from_secs(10),
+            ..Limits::default()
+        };
         let table = PluginLimitsTable::from([
-            ("py_site".to_string(), PluginLimits { memory_bytes: Some(256 << 20), ..PluginLimits::default() }),
+            (
+                "py_site".to_string(),
+                PluginLimits { memory_bytes: Some(256 << 20), ..PluginLimits::default() },
+            ),
             (
                 "js-site".to_string(),
                 PluginLimits { call_timeout: Some(Duration::from_secs(5)), ..PluginLimits::default() },

@@ -485,7 +485,13 @@ pub fn js_guest(dir: &str, out: &str) -> PathBuf {
         let children = std::fs::read_dir(path).into_iter().flatten().flatten().map(|e| newest(&e.path()));
         children.fold(own, std::time::SystemTime::max)
     }
-    let inputs = [guest.join("src"), guest.join("package.json"), sdk.join("src"), sdk.join("wit"), sdk.join("package-lock.json")];
+    let inputs = [
+        guest.join("src"),
+        guest.join("package.json"),
+        sdk.join("src"),
+        sdk.join("wit"),
+        sdk.join("package-lock.json"),
+    ];
     let built = std::fs::metadata(&out).and_then(|m| m.modified()).ok();
     if built.is_none_or(|b| inputs.iter().any(|i| newest(i) > b)) {
         let status = Command::new("node")
