@@ -2,6 +2,7 @@
 // of extractors/demo-site/fixtures), one fixture per outcome, no network. The same cases as the
 // Rust extractor's tests/replay.rs.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { codec, http } from '@pitwall/extractor-sdk';
 import { Replay } from '@pitwall/extractor-sdk/replay';
@@ -121,4 +122,14 @@ test('declares its hosts', () => {
   assert.equal(info.id, 'demo-site');
   assert.ok(!info.allowedHosts.includes('*'));
   assert.ok(info.allowedHosts.includes('*.demo.invalid'));
+});
+
+test('the fixtures are the Rust extractor\'s, byte for byte', () => {
+  const rust = new URL('../../../extractors/demo-site/fixtures/', import.meta.url);
+  const ours = new URL('../fixtures/', import.meta.url);
+  const json = (dir) => readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  assert.deepEqual(json(ours), json(rust));
+  for (const file of json(rust)) {
+    assert.ok(readFileSync(new URL(file, ours)).equals(readFileSync(new URL(file, rust))), `${file} differs: copy it over`);
+  }
 });
