@@ -29,9 +29,28 @@ use net::UpstreamGuard;
 use schedule::{Clock, ScheduleService, SystemClock};
 use telemetry::Metrics;
 
-/// Shared state handed to every handler and background job.
+/// Shared state handed to every handler and background job: one allocation behind an `Arc`,
+/// so the clone axum makes for every extractor and middleware is one reference count, not one
+/// per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+impl From<AppParts> for AppState {
+    fn from(parts: AppParts) -> Self {
+        AppState(Arc::new(parts))
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct AppParts {
     /// The validated configuration.
     pub config: Arc<Config>,
     /// Prometheus metrics.
@@ -167,6 +186,7 @@ pub async fn run_with_clock(
     let store = store::from_url(config.flags.redis_url.as_deref()).await.map_err(RunError::Store)?;
     let metrics = Arc::new(Metrics::new());
     let relay = Arc::new(relay::Relay {
+        rewritten: Default::default(),
         key: relay::token::RelayKey::load_or_create(
             &config.flags.data_dir,
             config.flags.relay_key.as_deref(),
@@ -178,7 +198,7 @@ pub async fn run_with_clock(
             metrics.relay.clone(),
         )?),
     });
-    let state = AppState {
+    let state: AppState = AppParts {
         config: Arc::new(config),
         metrics,
         readiness: Readiness::default(),
@@ -193,7 +213,8 @@ pub async fn run_with_clock(
         refresh: Arc::default(),
         media_errors: Arc::default(),
         clock,
-    };
+    }
+    .into();
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         addr = %listener.local_addr()?,

@@ -6,6 +6,11 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches, error::ContextKind};
 use pitwall::config::{Cli, Command, Config};
 
+/// mimalloc instead of glibc's malloc: the relay's per-request allocations (headers, tokens,
+/// body frames) cost about a third as much CPU (see docs/BENCHMARKS.md, relay).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match parse_cli() {
         Ok(cli) => cli,

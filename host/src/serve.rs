@@ -10,8 +10,12 @@
 
 use std::{
     collections::HashMap,
+    io,
     net::{IpAddr, SocketAddr},
+    os::fd::AsRawFd,
+    pin::Pin,
     sync::{Arc, Mutex},
+    task::{Context, Poll},
     time::Duration,
 };
 
@@ -22,9 +26,16 @@ use hyper_util::{
     server::graceful::GracefulShutdown,
     service::TowerToHyperService,
 };
-use tokio::{net::TcpListener, sync::Semaphore, task::JoinSet};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, Interest, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::Semaphore,
+    task::JoinSet,
+};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
+
+use crate::relay::shm;
 
 /// Connection-level limits.
 #[derive(Debug, Clone, Copy)]
@@ -127,7 +138,7 @@ pub async fn serve(
                 request.extensions_mut().insert(ConnectInfo(peer));
                 app.clone().oneshot(request)
             }));
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(EdgeStream(stream)), service));
         let per_client = per_client.clone();
         connections.spawn(async move {
             if let Err(e) = connection.await {
@@ -148,6 +159,105 @@ pub async fn serve(
     }
     connections.shutdown().await;
     Ok(())
+}
+
+/// A client connection that sends slices of shared-memory segments with `sendfile(2)` instead
+/// of copying them (`relay::shm`); everything else is plain socket I/O.
+struct EdgeStream(TcpStream);
+
+impl EdgeStream {
+    /// Sends the mapped slice `buf` (located at `at`) without copying it.
+    fn poll_send_mapped(
+        &self,
+        cx: &mut Context<'_>,
+        at: (i32, usize),
+        len: usize,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            std::task::ready!(self.0.poll_write_ready(cx))?;
+            match self.0.try_io(Interest::WRITABLE, || shm::send_mapped(self.0.as_raw_fd(), at, len)) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+}
+
+impl EdgeStream {
+    /// `sendmsg(2)` with `MSG_MORE`: more data follows at once.
+    fn poll_send_more(&self, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        use rustix::net::{SendAncillaryBuffer, SendFlags, sendmsg};
+        loop {
+            std::task::ready!(self.0.poll_write_ready(cx))?;
+            let sent = self.0.try_io(Interest::WRITABLE, || {
+                Ok(sendmsg(
+                    &self.0,
+                    bufs,
+                    &mut SendAncillaryBuffer::default(),
+                    SendFlags::MORE | SendFlags::NOSIGNAL,
+                )?)
+            });
+            match sent {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+}
+
+impl AsyncRead for EdgeStream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for EdgeStream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match shm::locate(buf) {
+            Some(at) => self.poll_send_mapped(cx, at, buf.len()),
+            None => Pin::new(&mut self.get_mut().0).poll_write(cx, buf),
+        }
+    }
+
+    /// Writes the leading unmapped buffers with one `writev`, or, when the first buffer is
+    /// mapped, sends it and the mapped buffers that continue it in the same file with one
+    /// `sendfile`.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let Some(first) = bufs.iter().position(|b| !b.is_empty()) else { return Poll::Ready(Ok(0)) };
+        let bufs = &bufs[first..];
+        if let Some(at) = shm::locate(&bufs[0]) {
+            let mut len = bufs[0].len();
+            for next in &bufs[1..] {
+                match shm::locate(next) {
+                    Some((fd, offset)) if fd == at.0 && offset == at.1 + len => len += next.len(),
+                    _ => break,
+                }
+            }
+            return self.poll_send_mapped(cx, at, len);
+        }
+        match bufs.iter().position(|b| shm::locate(b).is_some()) {
+            // The response head before a mapped body: held back (`MSG_MORE`) to leave in the
+            // same packets as the body's start, like `TCP_CORK` around a header and `sendfile`.
+            Some(mapped) => self.poll_send_more(cx, &bufs[..mapped]),
+            None => Pin::new(&mut self.get_mut().0).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
 }
 
 /// The peer address of a request served by [`serve`] (unspecified when absent, e.g. in unit tests).

@@ -110,6 +110,11 @@ impl Metrics {
             "Bytes read from upstreams by the relay",
             relay.bytes.clone(),
         );
+        registry.register(
+            "relay_zero_copy_bytes",
+            "Bytes of hot segments sent to viewers from shared memory with sendfile, without a copy",
+            crate::relay::shm::sent(),
+        );
         registry.register("relays_active", "Relay bodies being streamed to viewers", relay.active.clone());
         registry.register(
             "relay_shared_bytes",

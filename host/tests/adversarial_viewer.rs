@@ -1,7 +1,8 @@
 //! A hostile viewer against the real `pitwall` binary: weak settings refused at start, off-site
 //! redirects, a DNS-rebinding page, token guessing, slowloris, oversized heads, path traversal,
 //! forged relay URLs and a flood of random `/proxy` URLs. Every answer carries the security
-//! headers. Each attack is bounded in count and time and targets loopback only.
+//! headers. Each attack is bounded in count and time and targets loopback only. The connection
+//! caps are tested on the edge itself (`serve::serve`, in-process), whose per-client cap is no flag.
 
 mod common;
 
@@ -309,4 +310,92 @@ async fn forged_relay_urls_and_random_proxy_urls_are_refused_cheaply() {
     assert!(!pitwall.log().contains("SECRET-"), "a log line shows an upstream token");
     let growth = pitwall.rss_kib().saturating_sub(rss_before);
     assert!(growth < 64 * 1024, "RSS grew by {growth} KiB over 10,000 refused requests");
+}
+
+/// One request on `stream` (keep-alive); the answer, or `None` when the server closed the
+/// connection without one. Bounded by `limit`.
+async fn exchange(stream: &mut tokio::net::TcpStream, limit: Duration) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let talk = async {
+        stream.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.ok()?;
+        let mut out = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !out.ends_with(b"\r\n\r\nok") {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+        Some(String::from_utf8_lossy(&out).into_owned())
+    };
+    tokio::time::timeout(limit, talk).await.ok().flatten()
+}
+
+/// A connection to `addr` from the loopback address `from` (Linux answers all of 127/8).
+async fn connect_from(from: [u8; 4], addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind((std::net::Ipv4Addr::from(from), 0).into()).unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_capped_in_total_and_per_client() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = pitwall::serve::EdgeLimits {
+        max_connections: 3,
+        max_connections_per_client: 2,
+        // Held connections stay open for the whole test.
+        header_read_timeout: Duration::from_secs(120),
+        ..pitwall::serve::EdgeLimits::default()
+    };
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(pitwall::serve::serve(
+        listener,
+        app,
+        limits,
+        Vec::new(),
+        stop.clone(),
+        Duration::from_secs(1),
+    ));
+    let (a, b, c) = ([127, 0, 0, 1], [127, 0, 0, 2], [127, 0, 0, 3]);
+    let served = Duration::from_secs(10);
+
+    // Client A holds its two connections (each answered, so each is accepted and counted)…
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = connect_from(a, addr).await;
+        assert!(exchange(&mut s, served).await.is_some(), "A's first two connections are served");
+        held.push(s);
+    }
+    // …a third from A is closed unanswered, while client B is served.
+    let mut extra = connect_from(a, addr).await;
+    assert_eq!(exchange(&mut extra, served).await, None, "A's third connection was served");
+    let mut from_b = connect_from(b, addr).await;
+    assert!(exchange(&mut from_b, served).await.is_some(), "B is not served while A is at its cap");
+
+    // Three connections are open (A's two, B's one): the total cap. C's connection waits in the
+    // accept queue (not answered within a second) until one of them closes.
+    let mut from_c = connect_from(c, addr).await;
+    let waiting = tokio::spawn(async move { exchange(&mut from_c, Duration::from_secs(30)).await });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!waiting.is_finished(), "C was served past the total cap");
+    drop(from_b);
+    assert!(waiting.await.unwrap().is_some(), "C was not served after a connection closed");
+
+    // A closes one of its own: it may open another (bounded: the server sees the close soon).
+    drop(held.pop());
+    let mut again = None;
+    for _ in 0..100 {
+        let mut s = connect_from(a, addr).await;
+        if exchange(&mut s, served).await.is_some() {
+            again = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(again.is_some(), "A could not connect again after closing one of its connections");
+    stop.cancel();
+    server.await.unwrap().unwrap();
 }

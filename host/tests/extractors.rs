@@ -110,6 +110,44 @@ async fn each_abuse_fails_only_its_own_call() {
     assert_eq!((entry.calls, entry.failures), (17, 7));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_cannot_open_sockets_of_its_own() {
+    // A loopback listener the guard even allows: only the sandbox stands between it and the guest.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let udp_addr = udp.local_addr().unwrap();
+    let guard = UpstreamGuard::new(&[addr.to_string(), udp_addr.to_string()]);
+    let engine = ExtractorEngine::new(Limits::default(), &guard, None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(guest("abuse-guest"), dir.path().join("abuse.wasm")).unwrap();
+    let registry = PluginRegistry::new(engine, dir.path().to_path_buf());
+    registry.poll().await;
+    registry.poll().await;
+    assert_eq!(registry.ids(), ["abuse"]);
+
+    for target in [addr, udp_addr] {
+        let error = registry
+            .extract("abuse", session(), settings(&[("mode", "socket"), ("addr", &target.to_string())]))
+            .await
+            .unwrap_err();
+        // The guest ran to the end and reports each attempt refused: by the host's WASI (access
+        // denied), not for want of socket support in the guest's standard library.
+        assert_eq!(error.step, "other", "{error}");
+        for part in ["tcp: refused (Permission denied", "udp: refused (Permission denied", "lookup: refused"]
+        {
+            assert!(error.detail.contains(part), "{part}: {error}");
+        }
+    }
+    // Nothing reached the listeners: a TCP connect completes before `connect` returns, and a
+    // datagram is queued before `send_to` returns.
+    assert_eq!(listener.accept().map(|(_, peer)| peer).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    let mut buf = [0u8; 16];
+    assert_eq!(udp.recv_from(&mut buf).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+}
+
 async fn extractors(url: &str) -> Vec<Value> {
     reqwest::get(format!("{url}/extractors")).await.unwrap().json().await.unwrap()
 }

@@ -5,7 +5,7 @@
 //! or id; a compiled JS plugin is not compiled again after a restart.
 //!
 //! The components are built from source by the JS SDK (`common::js_guest`, a no-op when up to
-//! date) and compiled through one cache shared by these tests (`common::shared_plugin_cache`),
+//! date) and compiled through one cache shared by these tests (`common::shared_cache_dir`),
 //! so only the first compile of each (tens of seconds in a debug build) is paid.
 
 mod common;
@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Binary, guest, js_guest, session_ref as session, settings, shared_plugin_cache};
+use common::{Binary, guest, js_guest, session_ref as session, settings, shared_cache_dir};
 use pitwall::{
     extract::{
         CallError, ExtractorEngine, Limits, PluginLimits, PluginLimitsTable, PluginRegistry,
@@ -62,7 +62,7 @@ async fn registry(
         limits,
         plugin_limits,
         &UpstreamGuard::new(allow),
-        Some(shared_plugin_cache()),
+        Some(shared_cache_dir()),
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -221,7 +221,7 @@ async fn a_compiled_js_plugin_is_not_compiled_again_after_a_restart() {
     std::fs::copy(&wasm, dir.path().join("demo_site.wasm")).unwrap();
     let load = || async {
         let engine =
-            ExtractorEngine::new(limits(), &UpstreamGuard::new(&[]), Some(shared_plugin_cache())).unwrap();
+            ExtractorEngine::new(limits(), &UpstreamGuard::new(&[]), Some(shared_cache_dir())).unwrap();
         let entry = engine.cache_path(&sha).unwrap();
         let registry = PluginRegistry::new(engine, dir.path().to_path_buf());
         let started = Instant::now();
@@ -281,7 +281,7 @@ async fn pitwall_demo_with_only_the_js_plugin_serves_the_demo_streams() {
     let plugins = tmp.path().join("plugins");
     std::fs::create_dir_all(&plugins).unwrap();
     std::fs::copy(&wasm, plugins.join("demo_site.wasm")).unwrap();
-    let cache = shared_plugin_cache();
+    let cache = shared_cache_dir();
     let bin = Binary::start(
         &[
             "--demo",

@@ -207,6 +207,44 @@ async fn a_source_missing_its_extractor_is_reported_and_retried_when_the_plugin_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_extraction_wakes_the_health_job() {
+    let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    let mut config = config(&testbed, tmp.path(), &plugins);
+    // One full probe round at start, the next ten minutes later: only the wake can probe sooner.
+    config.file.health.interval = Duration::from_secs(600);
+    config.file.source = vec![common::feed_source(&testbed, "main", Duration::from_secs(600))];
+    let server = Server::start(config).await;
+    // The first round has nothing to probe: the plugin is not there yet.
+    wait_for_count(&server, "tb-main", "extractor-missing").await;
+    let session = server.live_session().await;
+    let listed = || async {
+        let streams: serde_json::Value =
+            server.get(&format!("/streams?session={session}")).await.json().await.unwrap();
+        streams["streams"].as_array().unwrap().len()
+    };
+    assert_eq!(listed().await, 0);
+
+    // The plugin arrives, the source is extracted at once, and the stored extraction wakes the
+    // health job: the stream is verified live within 30 s, not at the next round in ten minutes.
+    std::fs::copy(guest("demo-site"), plugins.join("demo_site.wasm")).unwrap();
+    wait_for_count(&server, "tb-main", "ok").await;
+    let mut verified = false;
+    for _ in 0..300 {
+        if listed().await == 1 {
+            verified = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(verified, "the stream was not probed after its extraction was stored");
+    server.stop().await;
+    testbed.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_grants_let_a_generic_plugin_reach_a_site_for_one_source_only() {
     let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
     let tmp = tempfile::tempdir().unwrap();

@@ -1,11 +1,12 @@
 //! Schedule against the testbed: full seasons through `/schedule`, paging, source fallback,
-//! bad data never replacing good data, restart from disk with sources down, the cron job.
+//! bad data never replacing good data, restart from disk with sources down, the cron job, and
+//! source errors that never show a secret of the source URL.
 
 mod common;
 
 use std::{str::FromStr, sync::Arc, time::Duration};
 
-use common::Server;
+use common::{LogCapture, Server};
 
 use pitwall::{
     Config,
@@ -231,5 +232,43 @@ async fn cron_job_refreshes_on_schedule() {
     shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(5), job).await.expect("job stops on shutdown").unwrap();
     assert!(service.get(2026).is_some());
+    testbed.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedule_source_errors_never_show_a_secret_of_the_source_url() {
+    const SECRET: &str = "hunter2";
+    let log = LogCapture::install();
+    let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut config = config(&testbed, data.path(), SeasonSetting::Year(2026));
+    // jolpica answers 500 to a URL with credentials; openf1's URL carries a token in its query
+    // and nothing listens on its port.
+    control(&testbed, json!({"source": "jolpica", "mode": "500"})).await;
+    config.file.schedule.jolpica_url =
+        format!("http://pitwall:{SECRET}@{}/jolpica/ergast/f1", testbed.addr());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    config.flags.allow_upstream.push(closed.to_string());
+    config.file.schedule.openf1_url = format!("http://{closed}/v1?token={SECRET}");
+    let server = Server::start(config).await;
+
+    // Served: the answer names both sources and where they are, without the secrets.
+    let response = server.get("/schedule?season=2024").await;
+    assert_eq!(response.status(), 502);
+    let body: Value = response.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("answered HTTP 500") && message.contains(&testbed.addr().to_string()),
+        "{message}"
+    );
+    assert!(message.contains(&format!("http://{closed}/v1?token=…")), "{message}");
+    assert!(!message.contains(SECRET), "{message}");
+
+    // Logged: the refresh at start failed too (bounded: 30 s), and no line shows a secret.
+    log.wait_for("schedule source failed", Duration::from_secs(30)).await;
+    let text = log.text();
+    assert!(!text.contains(SECRET), "a secret in the log:\n{}", log.lines_with(SECRET).join("\n"));
+    control(&testbed, json!({"source": "jolpica", "mode": "ok"})).await;
+    server.stop().await;
     testbed.shutdown().await;
 }

@@ -106,6 +106,92 @@ async fn viewer_token_guards_everything_but_probes() {
     assert_eq!(with_bearer.status(), 200);
 }
 
+#[tokio::test]
+async fn a_browser_without_the_token_gets_a_sign_in_page_and_programs_get_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let web = web_dir(tmp.path());
+    let pitwall =
+        Pitwall::start(&["--web-dir", &web, "--viewer-token", "s3cret-viewer"], &tmp.path().join("data"));
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let browser_accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+    // A browser opening a deep link gets the form (200), under the same strict CSP, coming back
+    // to where it was going.
+    let page = http
+        .get(format!("{}/session/2026-01-race?view=grid", pitwall.url))
+        .header("accept", browser_accept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(page.headers().get("set-cookie").is_none());
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    let scripts = csp.split(';').find(|d| d.trim().starts_with("script-src")).unwrap();
+    assert!(csp.contains("form-action 'self'") && !scripts.contains("unsafe-inline"), "{csp}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"<form method=post action="/sign-in">"#), "{html}");
+    assert!(html.contains("name=token") && !html.contains("<script"), "{html}");
+    assert!(html.contains(r#"name=next value="/session/2026-01-race?view=grid""#), "{html}");
+
+    // Programs still get 401 JSON, whatever they accept.
+    for accept in [None, Some("application/json"), Some("*/*")] {
+        let mut request = http.get(format!("{}/schedule", pitwall.url));
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        let denied = request.send().await.unwrap();
+        assert_eq!(denied.status(), 401, "{accept:?}");
+        assert_eq!(denied.json::<serde_json::Value>().await.unwrap()["error"]["code"], "unauthorized");
+    }
+
+    let sign_in = |token: &str, next: &str| {
+        http.post(format!("{}/sign-in", pitwall.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={}&next={}", urlencode(token), urlencode(next)))
+            .send()
+    };
+    // A wrong token: the page again, with an error and no cookie.
+    let wrong = sign_in("s3cret-viewer-not", "/session/x").await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.headers().get("set-cookie").is_none());
+    let html = wrong.text().await.unwrap();
+    assert!(html.contains("not right") && html.contains("name=token"), "{html}");
+
+    // The right token: the cookie, and back to where the browser was going.
+    let right = sign_in("s3cret-viewer", "/session/x?view=grid").await.unwrap();
+    assert_eq!(right.status(), 303);
+    assert_eq!(right.headers()["location"], "/session/x?view=grid");
+    let cookie = right.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("pitwall_token=s3cret-viewer;"), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain HTTP from an untrusted peer: {cookie}");
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let app = http
+        .get(format!("{}/session/x", pitwall.url))
+        .header("accept", browser_accept)
+        .header("cookie", &pair);
+    let app = app.send().await.unwrap();
+    assert_eq!(app.status(), 200);
+    assert!(app.text().await.unwrap().contains("<title>pitwall</title>"), "the web app, not the form");
+    let api = http.get(format!("{}/schedule", pitwall.url)).header("cookie", &pair).send().await.unwrap();
+    assert_eq!(api.status(), 200);
+
+    // Never an open redirect: anything a browser reads as another site goes to `/`.
+    for evil in
+        ["//evil.example", "//evil.example/x", "/\\evil.example", "https://evil.example/", "evil.example"]
+    {
+        let response = sign_in("s3cret-viewer", evil).await.unwrap();
+        assert_eq!(response.status(), 303, "{evil}");
+        assert_eq!(response.headers()["location"], "/", "{evil}");
+    }
+}
+
+/// Percent-encodes `text` for a form body.
+fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
 /// Runs the binary expecting it to exit without serving; returns (code, stderr).
 fn run_failing(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_pitwall"))

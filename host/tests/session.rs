@@ -276,6 +276,38 @@ async fn failing_segments_move_the_session_on_while_the_playlist_still_answers()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_playlist_that_stops_advancing_moves_the_session_on() {
+    // A long health interval: the probe (which also judges staleness) does not decide this.
+    let (testbed, server, _tmp, live, _streams) = two_live_sources(Duration::from_secs(60)).await;
+    let variant = format!("/live/session/{live}/720p.m3u8");
+    let status_url = format!("/live/session/{live}/status");
+    server.get(&variant).await.text().await.unwrap();
+    let status: Value = server.get(&status_url).await.json().await.unwrap();
+    assert_eq!(status["playing"]["source"], "tb-main", "{status:#}");
+    // The main feed's playlist keeps answering 200 with the same segments.
+    fault(&testbed, json!({"feed": "main", "mode": "stale"})).await;
+    // Bounded (60 s; staleness is three target durations): a player reloading the playlist is
+    // moved to the other feed, and the log says why.
+    let mut status = Value::Null;
+    for _ in 0..120 {
+        assert_eq!(server.get(&variant).await.status(), 200);
+        status = server.get(&status_url).await.json().await.unwrap();
+        if status["playing"]["source"] != "tb-main" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(status["playing"]["source"], "tb-onboard-1", "never left the frozen feed: {status:#}");
+    let switches = status["switches"].as_array().unwrap();
+    assert_eq!(switches.len(), 1, "{status:#}");
+    assert_eq!(switches[0]["from_label"], "Feed main", "{status:#}");
+    assert_eq!(switches[0]["reason"], "stopped advancing", "{status:#}");
+    fault(&testbed, json!({"feed": "main", "mode": "ok"})).await;
+    server.stop().await;
+    testbed.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_segment_brings_a_new_extraction_at_once() {
     let (testbed, server, _tmp, _live, streams) = two_live_sources(Duration::from_secs(60)).await;
     let main = streams["streams"].as_array().unwrap().iter().find(|s| s["source"] == "tb-main").unwrap();

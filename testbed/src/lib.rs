@@ -12,6 +12,7 @@
 //! Two listeners serve the same routes: the main origin and a second origin, which the
 //! `redirect` feed's master points at (302), as CDNs hand players to an edge host.
 
+pub mod bench;
 pub mod cdn;
 pub mod control;
 pub mod demo_tv;
@@ -139,6 +140,7 @@ pub fn app(shared: Arc<Shared>, origin: Origin) -> Router {
         .route("/", get(index))
         .merge(schedule::routes())
         .merge(cdn::routes())
+        .merge(bench::routes())
         .merge(demo_tv::routes())
         .merge(pages::routes())
         .merge(control::routes())

@@ -61,6 +61,15 @@ pub fn run(root: &Path) -> Result {
     write_report(&root.join("docs/BENCHMARKS.md"), &report)
 }
 
+/// `cargo xtask bench relay`: only the relay table, printed (for working on the relay).
+pub fn relay_only(root: &Path) -> Result {
+    crate::run(crate::cargo().args(["build", "--release", "-p", "pitwall", "-p", "pitwall-testbed"]))?;
+    for line in crate::bench_relay::run(root)? {
+        print!("{line}");
+    }
+    Ok(())
+}
+
 /// Runs `host/benches/micro.rs` and turns its `bench: name = value` lines into table rows.
 fn micro(root: &Path) -> Result<Vec<String>> {
     let wasm = root.join("target/wasm32-wasip2/release/direct.wasm");

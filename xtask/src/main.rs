@@ -17,6 +17,7 @@ mod bench_relay;
 mod install;
 mod js;
 mod process;
+mod python;
 mod soak;
 mod template;
 #[cfg(test)]
@@ -78,6 +79,7 @@ fn main() -> ExitCode {
         "build" => build(Profile::Release),
         "demo" => demo(),
         "ci" => ci(),
+        "bench" if args.get(1).map(String::as_str) == Some("relay") => bench::relay_only(&root()),
         "bench" => bench::run(&root()),
         "js" => step("JavaScript: node --test", js::test).and_then(|()| step("JavaScript: build", js::build)),
         "check-template" => {
@@ -182,6 +184,7 @@ fn ci() -> Result {
     step("build guest extractors", build_guests)?;
     step("JavaScript extractors: node --test (replay, finder vectors)", js::test)?;
     step("JavaScript extractors: build", js::build)?;
+    step("python extractors: build + pytest", || python::build_and_test(&root))?;
     step("web app: svelte-check", || run(&mut npm(&["run", "check"])))?;
     step("web app: eslint", || run(&mut npm(&["run", "lint"])))?;
     step("web app: unit tests", || run(&mut npm(&["test"])))?;

@@ -160,3 +160,24 @@ fn the_schedule_does_not_depend_on_the_configuration() {
         .collect();
     assert!(offenders.is_empty(), "schedule modules importing config: {offenders:?}");
 }
+
+/// `unsafe` code in the host lives where the architecture names it: the shared-memory segments
+/// (`relay::shm`) and the compiled-plugin cache's `deserialize` (`extract::cache`).
+#[test]
+fn unsafe_code_lives_only_where_the_architecture_says() {
+    let allowed = ["relay/shm.rs", "extract/cache.rs"];
+    let sources = host_sources("");
+    assert!(sources.len() > 20, "found only {} host sources; is the walk broken?", sources.len());
+    let offenders: Vec<String> = sources
+        .into_iter()
+        .filter(|(path, text)| {
+            !allowed.contains(&path.as_str())
+                && text.lines().any(|l| {
+                    let code = l.split("//").next().unwrap_or("");
+                    code.contains("unsafe {") || code.contains("unsafe fn") || code.contains("unsafe impl")
+                })
+        })
+        .map(|(path, _)| path)
+        .collect();
+    assert!(offenders.is_empty(), "unsafe code outside {allowed:?}: {offenders:?}");
+}

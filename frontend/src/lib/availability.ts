@@ -6,23 +6,17 @@
  */
 
 import type { BadgeTone } from './schedule';
-import type { SessionStatus } from './types';
+import type { SessionStatus, SourceRow as ApiSourceRow, SourceStatus, Stream } from './types';
 
-/** A configured source's last refresh outcome for one session (`sources` of `?all=true`). */
-export type SourceStatus = 'extracted' | 'failing' | 'pending';
+export type { SourceStatus };
 
-/** One row of `sources` in `/streams?session=ID&all=true`. */
-export interface SourceRow {
-	id: string;
-	label?: string;
-	status: SourceStatus;
-	extractor_loaded?: boolean;
-}
+/** The part of a row of `sources` in `/streams?session=ID&all=true` the wording needs. */
+export type SourceRow = Pick<ApiSourceRow, 'id' | 'status'> & Partial<Pick<ApiSourceRow, 'label' | 'extractor_loaded'>>;
 
-/** The part of a `/streams?…&all=true` answer the wording needs. */
+/** The part of a `/streams?…&all=true` answer (`StreamsAnswer`) the wording needs. */
 export interface StreamsOverview {
 	/** Verified-live streams (the answer lists only those unless asked for `all`). */
-	streams: { status: string }[];
+	streams: Pick<Stream, 'status'>[];
 	/** Every configured source serving this session's kind; absent without `all=true`. */
 	sources?: SourceRow[];
 }

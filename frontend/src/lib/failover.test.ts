@@ -19,20 +19,27 @@ const stream = (id: string, role?: string, status: Stream['status'] = 'live'): S
 	extractor: 'demo-site',
 	site: 'Demo TV',
 	label: id,
+	candidate: id,
+	session: '9999-03-race',
 	status,
 	last_checked: null,
 	last_live: null,
 	latency_ms: null,
+	live_edge_age_s: null,
+	throughput_bps: null,
 	bandwidth: null,
 	resolution: null,
 	url: `/live/${id}/master.m3u8`,
 	variants: [],
-	...(role === undefined ? {} : { role })
+	token: { expires_at: null, last_refresh: null, refresh_error: null },
+	driver: null,
+	role: role ?? 'main'
 });
 
 describe('streamRole / roleLabel', () => {
 	it('defaults to main for servers that send no role', () => {
-		expect(streamRole(stream('a'))).toBe('main');
+		expect(streamRole({ role: '' })).toBe('main');
+		expect(streamRole({} as Pick<Stream, 'role'>)).toBe('main');
 		expect(streamRole(stream('a', 'onboard'))).toBe('onboard');
 	});
 
@@ -117,19 +124,20 @@ describe('switchNote', () => {
 		expect(switchNote({ ...sw, from_label: null }, 'UTC')).toBe('Switched to Onboard 1 at 23:41');
 	});
 
-	it('has no note for the first pick or an unreadable time', () => {
-		expect(switchNote({ ...sw, from: null, from_label: null }, 'UTC')).toBeNull();
+	it('names another stream when the new one has left the board', () => {
+		expect(switchNote({ ...sw, to_label: null }, 'UTC')).toBe('Switched to another stream at 23:41 (Main feed lost)');
+	});
+
+	it('has no note for an unreadable time', () => {
 		expect(switchNote({ ...sw, at: 'soon' }, 'UTC')).toBeNull();
 	});
 });
 
 describe('latestSwitch', () => {
-	it('is the newest switch that came from somewhere', () => {
-		const first = { from: null, n: 1 };
+	it('is the newest switch', () => {
 		const a = { from: 'x', n: 2 };
 		const b = { from: 'y', n: 3 };
-		expect(latestSwitch([first, a, b])).toBe(b);
-		expect(latestSwitch([first])).toBeNull();
+		expect(latestSwitch([a, b])).toBe(b);
 		expect(latestSwitch([])).toBeNull();
 	});
 });

@@ -63,16 +63,14 @@ export function isUnlisted(streams: Stream[], id: string): boolean {
 
 /**
  * "Switched to Onboard 1 at 23:41 (Main feed lost)", the clock in the viewer's zone (or
- * `timeZone`, for tests). `null` for the first pick of a session URL (nothing was switched
- * from) or an unreadable time.
+ * `timeZone`, for tests). `null` for an unreadable time.
  */
-export function switchNote(sw: Pick<SessionSwitch, 'at' | 'from' | 'from_label' | 'to_label'>, timeZone?: string): string | null {
-	if (sw.from === null) return null;
+export function switchNote(sw: Pick<SessionSwitch, 'at' | 'from_label' | 'to_label'>, timeZone?: string): string | null {
 	const at = new Date(sw.at);
 	if (Number.isNaN(at.getTime())) return null;
 	const clock = formatClock(at, timeZone === undefined ? undefined : { kind: 'iana', name: timeZone });
 	const lost = sw.from_label ? ` (${sw.from_label} lost)` : '';
-	return `Switched to ${sw.to_label} at ${clock}${lost}`;
+	return `Switched to ${sw.to_label ?? 'another stream'} at ${clock}${lost}`;
 }
 
 /**
@@ -80,12 +78,13 @@ export function switchNote(sw: Pick<SessionSwitch, 'at' | 'from' | 'from_label' 
  * Onboard 1" (stream labels; the viewer can undo it).
  */
 export function switchToast(sw: Pick<SessionSwitch, 'from_label' | 'to_label'>): string {
-	return sw.from_label ? `${sw.from_label} lost — switched to ${sw.to_label}` : `Switched to ${sw.to_label}`;
+	const to = sw.to_label ?? 'another stream';
+	return sw.from_label ? `${sw.from_label} lost — switched to ${to}` : `Switched to ${to}`;
 }
 
-/** The most recent real switch (not the first pick), or `null`. Switches come oldest first. */
+/** The most recent switch, or `null`. Switches come oldest first. */
 export function latestSwitch<T extends Pick<SessionSwitch, 'from'>>(switches: T[]): T | null {
-	return switches.findLast((sw) => sw.from !== null) ?? null;
+	return switches.at(-1) ?? null;
 }
 
 /** What a tile whose source is lost shows, and whether it is time to move. */

@@ -15,7 +15,7 @@ import type { Schedule, ScheduleEvent, Session } from './types';
 const now = new Date('2026-03-08T04:00:00Z');
 
 function session(overrides: Partial<Session>): Session {
-	return { id: 's', kind: 'race', name: 'Race', start: '2026-03-08T04:00:00Z', status: 'upcoming', ...overrides };
+	return { id: 's', kind: 'race', name: 'Race', start: '2026-03-08T04:00:00Z', end: null, status: 'upcoming', ...overrides };
 }
 
 function event(round: number, sessions: Session[]): ScheduleEvent {

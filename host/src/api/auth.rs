@@ -1,6 +1,7 @@
 //! Who may ask: with `--viewer-token`, every request except the probes needs the token, from the
-//! `pitwall_token` cookie (set by opening `/?token=T`) or `Authorization: Bearer T`; wrong
-//! tokens are throttled per client address. Without a viewer token, only requests addressed to
+//! `pitwall_token` cookie (set by opening `/?token=T` or by the [sign-in page](super::signin)
+//! that a browser without it gets) or `Authorization: Bearer T`; wrong tokens are throttled per
+//! client address. Without a viewer token, only requests addressed to
 //! an IP address, `localhost` or a `--public-host` name are served (a DNS-rebinding page has
 //! neither). `/proxy` exists only with `--admin-token`. Forwarded headers (`X-Forwarded-For`,
 //! `X-Forwarded-Proto`) count only from `--trusted-proxy` peers.
@@ -26,7 +27,7 @@ use axum::{
 };
 use subtle::ConstantTimeEq;
 
-use super::error::AppError;
+use super::{error::AppError, signin};
 use crate::{AppState, serve};
 
 /// Name of the cookie that carries the viewer token.
@@ -67,12 +68,22 @@ pub async fn require_viewer(State(state): State<AppState>, request: Request, nex
         return next.run(request).await;
     };
     let path = request.uri().path();
-    if OPEN_PATHS.contains(&path) || path.starts_with("/relay/") {
+    if OPEN_PATHS.contains(&path) || path.starts_with("/relay/") || path == signin::PATH {
         return next.run(request).await;
     }
     let client = client_ip(&state, &request);
     if let Some(wait) = state.throttle.blocked(client) {
-        return throttled(wait);
+        let mut response = throttled(wait);
+        if signin::wants_html(&request) {
+            let message = format!("Too many wrong tokens; try again in {} s.", wait.as_secs().max(1));
+            let retry = response.headers_mut().remove(header::RETRY_AFTER);
+            response =
+                signin::page(StatusCode::TOO_MANY_REQUESTS, &original_target(&request), Some(&message));
+            if let Some(retry) = retry {
+                response.headers_mut().insert(header::RETRY_AFTER, retry);
+            }
+        }
+        return response;
     }
     if let Some(given) = query_param(&request, "key=") {
         if keyed_path(path) && stream_key(&state).is_some_and(|key| matches(given, &key)) {
@@ -87,6 +98,10 @@ pub async fn require_viewer(State(state): State<AppState>, request: Request, nex
             return login_redirect(&request, expected, is_https(&state, &request));
         }
         state.throttle.failed(client);
+        if signin::wants_html(&request) {
+            let target = original_target(&request);
+            return signin::page(StatusCode::UNAUTHORIZED, &target, Some("That token is not right."));
+        }
         return AppError::Unauthorized("wrong token".into()).into_response();
     }
     let admin = state.config.flags.admin_token.as_deref();
@@ -100,10 +115,32 @@ pub async fn require_viewer(State(state): State<AppState>, request: Request, nex
     }
     if presented {
         state.throttle.failed(client);
+        if signin::wants_html(&request) {
+            let message = "The saved token no longer works; sign in again.";
+            return signin::page(StatusCode::UNAUTHORIZED, &original_target(&request), Some(message));
+        }
         return AppError::Unauthorized("wrong token: open /?token=YOUR_TOKEN once".into()).into_response();
+    }
+    // A person in a browser gets a page that asks for the token; programs get JSON.
+    if signin::wants_html(&request) {
+        return signin::page(StatusCode::OK, &original_target(&request), None);
     }
     AppError::Unauthorized("this pitwall needs a viewer token: open /?token=YOUR_TOKEN once".into())
         .into_response()
+}
+
+/// The path and query the browser asked for, to return to after signing in, without any
+/// `token=` or `key=` (never echoed into the page, and useless once the cookie is set).
+fn original_target(request: &Request) -> String {
+    let path = request.uri().path();
+    let query: Vec<&str> = request
+        .uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|kv| !kv.is_empty() && !kv.starts_with("token=") && !kv.starts_with("key="))
+        .collect();
+    if query.is_empty() { path.to_string() } else { format!("{path}?{}", query.join("&")) }
 }
 
 /// Middleware: without a viewer token, serve only requests addressed to an IP address,
@@ -261,7 +298,8 @@ pub fn require_admin(state: &AppState, headers: &axum::http::HeaderMap) -> Resul
     }
 }
 
-fn matches(given: &str, expected: &str) -> bool {
+/// Constant-time comparison of a presented token with the expected one.
+pub(crate) fn matches(given: &str, expected: &str) -> bool {
     given.as_bytes().ct_eq(expected.as_bytes()).into()
 }
 
@@ -290,13 +328,19 @@ fn query_param<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
 /// `Secure` when the client came over HTTPS.
 fn login_redirect(request: &Request, token: &str, https: bool) -> Response {
     let path = format!("/{}", request.uri().path().trim_start_matches(['/', '\\']));
-    let secure = if https { "; Secure" } else { "" };
-    let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000{secure}");
+    let cookie = viewer_cookie(token, https);
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, path)]).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
+}
+
+/// The `Set-Cookie` value that keeps the viewer token: HttpOnly, SameSite=Lax, for a year, and
+/// `Secure` when the client came over HTTPS.
+pub(crate) fn viewer_cookie(token: &str, https: bool) -> String {
+    let secure = if https { "; Secure" } else { "" };
+    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000{secure}")
 }
 
 #[cfg(test)]
@@ -319,12 +363,13 @@ mod tests {
         let engine =
             crate::extract::ExtractorEngine::new(crate::extract::Limits::default(), &guard, None).unwrap();
         let relay = crate::relay::Relay {
+            rewritten: Default::default(),
             key: crate::relay::token::RelayKey::load_or_create(&config.flags.data_dir, None).unwrap(),
             upstream: Arc::new(
                 crate::relay::upstream::Upstream::new(&guard, 1 << 20, Default::default()).unwrap(),
             ),
         };
-        AppState {
+        crate::AppParts {
             schedule: Arc::new(crate::schedule_service(&config, &guard, Arc::new(SystemClock)).unwrap()),
             plugins: Arc::new(crate::extract::PluginRegistry::new(engine, config.flags.plugins_dir.clone())),
             config: Arc::new(config),
@@ -340,6 +385,7 @@ mod tests {
             media_errors: Arc::default(),
             clock: Arc::new(SystemClock),
         }
+        .into()
     }
 
     /// A config with the given tokens over a fresh data dir (kept alive by the returned guard).

@@ -10,7 +10,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use serde_json::json;
+use serde::Serialize;
 
 /// An error answered to an API client.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +50,31 @@ pub enum AppError {
     Internal(String),
 }
 
+/// The body of every error answer: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ErrorBody {
+    /// What failed.
+    pub error: ErrorDetail,
+}
+
+/// What failed, for a program (`code`) and for a person (`message`).
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ErrorDetail {
+    /// Stable and machine-readable: `not_found`, `bad_request`, `upstream_error`, …
+    pub code: &'static str,
+    /// What happened and, where it helps, what to do.
+    pub message: String,
+}
+
+impl ErrorBody {
+    /// The body for `code` and `message`.
+    pub fn new(code: &'static str, message: String) -> Self {
+        ErrorBody { error: ErrorDetail { code, message } }
+    }
+}
+
 impl AppError {
     /// Status and stable machine-readable code.
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {
@@ -75,8 +100,7 @@ impl IntoResponse for AppError {
         if status.is_server_error() {
             tracing::error!(code, error = %self, "request failed");
         }
-        let body = json!({ "error": { "code": code, "message": self.to_string() } });
-        (status, Json(body)).into_response()
+        (status, Json(ErrorBody::new(code, self.to_string()))).into_response()
     }
 }
 
@@ -114,8 +138,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
             ("error", if text.is_empty() { other.canonical_reason().unwrap_or("error").into() } else { text })
         }
     };
-    let body =
-        serde_json::to_vec(&json!({ "error": { "code": code, "message": message } })).unwrap_or_default();
+    let body = serde_json::to_vec(&ErrorBody::new(code, message)).unwrap_or_default();
     parts.headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, body.into())
@@ -125,6 +148,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
 mod tests {
     use super::*;
     use axum::body::to_bytes;
+    use serde_json::json;
 
     #[tokio::test]
     async fn renders_the_json_error_shape() {

@@ -1,12 +1,15 @@
 //! HTTP API: the one route table ([`router`]), request metrics, and the web app fallback.
 //! Handlers live one file per resource and return `Result<_, AppError>`.
 
+#[cfg(test)]
+mod api_types;
 pub mod auth;
 pub mod channels;
 pub mod error;
 pub mod extractors;
 pub mod relay;
 pub mod schedule;
+pub mod signin;
 pub mod streams;
 pub mod system;
 pub mod web;
@@ -57,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/streams/{id}", get(streams::one))
         .route("/channels.m3u", get(channels::m3u))
         .route("/guide.xml", get(channels::guide))
+        .route(signin::PATH, get(signin::show).post(signin::submit))
         .merge(hls)
         .fallback(move |request: Request| web::serve(web_dir.clone(), request))
         .layer(middleware::from_fn_with_state(state.clone(), auth::require_viewer))

@@ -107,6 +107,7 @@ pub async fn relay(
     response.headers_mut().extend(head.headers);
     let typed = media_type(target.kind, head.content_type.as_deref());
     response.headers_mut().insert(header::CONTENT_TYPE, typed);
+    response.headers_mut().insert(header::CACHE_CONTROL, cache_control(target.kind, status));
     response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     Ok(response)
 }
@@ -162,6 +163,18 @@ pub fn playlist_body(body: String) -> Response {
         .into_response()
 }
 
+/// How long a cache in front of pitwall (a CDN, Varnish) may keep a relayed answer, keyed by
+/// its path (`/relay/{id}/{file}`, which depends only on the upstream resource): media segments
+/// and init maps, which a live stream never changes, for a minute; keys, session data and
+/// steering manifests never (a key must not be served by path to whoever asks).
+fn cache_control(kind: char, status: StatusCode) -> HeaderValue {
+    if matches!(kind, 's' | 'm') && status.is_success() {
+        HeaderValue::from_static("public, max-age=60")
+    } else {
+        HeaderValue::from_static("no-store")
+    }
+}
+
 /// The type a relayed non-playlist answer is served as: JSON for session data and steering
 /// manifests; for media and keys the upstream's type when HLS allows it, else octet-stream.
 fn media_type(kind: char, upstream: Option<&str>) -> HeaderValue {
@@ -197,6 +210,16 @@ pub fn now(state: &AppState) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_media_segments_and_maps_may_be_cached_by_path() {
+        let c = |kind, status| cache_control(kind, status).to_str().unwrap().to_owned();
+        assert_eq!(c('s', StatusCode::OK), "public, max-age=60");
+        assert_eq!(c('m', StatusCode::PARTIAL_CONTENT), "public, max-age=60");
+        assert_eq!(c('k', StatusCode::OK), "no-store");
+        assert_eq!(c('d', StatusCode::OK), "no-store");
+        assert_eq!(c('s', StatusCode::NOT_FOUND), "no-store");
+    }
 
     #[test]
     fn media_types_are_the_relays_not_the_upstreams() {

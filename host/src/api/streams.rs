@@ -10,7 +10,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::{
     auth,
@@ -20,15 +19,17 @@ use super::{
 use crate::{
     AppState,
     health::{
-        board::{Status, StreamHealth, rank},
+        board::{StreamHealth, rank},
         stream_id,
     },
-    schedule::model::utc,
     store::Extractions,
     streams::{
         live::{self, LiveError},
-        session::{self, SessionError},
+        session::SessionError,
         state::{self as stream_state, RefreshError},
+        view::{
+            RefreshErrorView, SessionPlayback, SourceRow, SourceStatus, StreamView, StreamsAnswer, VariantUrl,
+        },
     },
 };
 
@@ -51,52 +52,11 @@ pub struct KeyQuery {
     key: Option<String>,
 }
 
-fn time(t: Option<i64>) -> Value {
-    t.and_then(|t| chrono::DateTime::from_timestamp(t, 0)).map_or(Value::Null, |t| json!(utc(t)))
-}
-
-fn refresh_error_view(e: &RefreshError) -> Value {
-    json!({"step": e.step, "message": e.message, "at": time(Some(e.at))})
-}
-
-/// The public view of one stream.
-fn render(state: &AppState, h: &StreamHealth, refresh_error: Option<&RefreshError>) -> Value {
-    let site = state.plugins.get(&h.extractor).map(|p| p.prepared.info.name.clone());
-    // The operator's source label names the stream; the extractor's label stays as `candidate`.
-    let source = state.config.file.source(&h.source);
-    let label = session::display_label(state, h);
-    let best = h.variants.iter().max_by_key(|v| v.bandwidth.unwrap_or(0));
-    let mut v = json!({
-        "id": h.id,
-        "session": h.session, "source": h.source, "extractor": h.extractor, "site": site, "label": label, "candidate": h.label,
-        "role": source.map_or(crate::config::MAIN_ROLE, |s| s.role.as_str()),
-        "driver": source.and_then(|s| s.driver.as_deref()),
-        "status": h.status, "last_checked": time(h.last_checked), "last_live": time(h.last_live),
-        "latency_ms": h.latency_ms, "bandwidth": best.and_then(|b| b.bandwidth),
-        "resolution": best.and_then(|b| b.resolution.clone()),
-        "throughput_bps": h.throughput_bps, "live_edge_age_s": h.live_edge_age_s,
-        "url": format!("/live/{}/master.m3u8", h.id),
-        "variants": h.variants.iter().map(|v| json!({
-            "label": v.label, "resolution": v.resolution, "bandwidth": v.bandwidth,
-            "url": format!("/live/{}/{}.m3u8", h.id, v.label),
-        })).collect::<Vec<_>>(),
-        "token": {
-            "expires_at": h.token_expires_at.map_or(Value::Null, |t| time(Some(t as i64))),
-            "last_refresh": time(h.last_refresh),
-            "refresh_error": refresh_error.map_or(Value::Null, refresh_error_view),
-        },
-    });
-    if h.error.is_some() || h.status != Status::Live {
-        v["error"] = json!(h.error);
-    }
-    v
-}
-
 /// `GET /streams?session=ID[&all=true]`.
 pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<StreamsQuery>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<StreamsAnswer>, AppError> {
     let session = query
         .session
         .filter(|s| !s.is_empty())
@@ -126,31 +86,44 @@ pub async fn list(
         streams.retain(|s| s.verified(now, interval));
     }
     let refresh_errors = stream_state::refresh_errors(store, &session).await;
-    let rendered: Vec<Value> = streams
+    let rendered: Vec<StreamView> = streams
         .iter()
         .map(|h| {
-            render(&state, h, refresh_errors.iter().find(|(source, _)| *source == h.source).map(|(_, e)| e))
+            StreamView::new(
+                &state,
+                h,
+                refresh_errors.iter().find(|(source, _)| *source == h.source).map(|(_, e)| e),
+            )
         })
         .collect();
-    let checked_at = streams.iter().filter_map(|s| s.last_checked).max();
-    let mut body = json!({ "session": session, "checked_at": time(checked_at), "streams": rendered });
-    if query.all.unwrap_or(false) {
-        body["sources"] = sources_view(&state, &session, &refresh_errors).await;
-    }
-    Ok(Json(body))
+    let checked_at = streams
+        .iter()
+        .filter_map(|s| s.last_checked)
+        .max()
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map(crate::schedule::model::utc);
+    let sources = match query.all.unwrap_or(false) {
+        true => Some(sources_view(&state, &session, &refresh_errors).await),
+        false => None,
+    };
+    Ok(Json(StreamsAnswer { checked_at, session, sources, streams: rendered }))
 }
 
 /// `sources` of `/streams?all=true`: every configured source that serves this session's kind,
 /// with its last refresh outcome, so a source that found nothing (or whose extractor is not
 /// loaded) is visible with the step that failed, not only in the log.
-async fn sources_view(state: &AppState, session: &str, refresh_errors: &[(String, RefreshError)]) -> Value {
+async fn sources_view(
+    state: &AppState,
+    session: &str,
+    refresh_errors: &[(String, RefreshError)],
+) -> Vec<SourceRow> {
     let season = session.split('-').next().and_then(|y| y.parse().ok());
     let kind = season
         .and_then(|season| state.schedule.get(season))
         .and_then(|season| season.session(session).map(|(_, s)| s.kind));
     let extracted: Vec<String> =
         Extractions::for_session(state.store.as_ref(), session).await.into_iter().map(|e| e.source).collect();
-    let rows: Vec<Value> = state
+    state
         .config
         .file
         .source
@@ -159,19 +132,21 @@ async fn sources_view(state: &AppState, session: &str, refresh_errors: &[(String
         .map(|s| {
             let error = refresh_errors.iter().find(|(source, _)| *source == s.id).map(|(_, e)| e);
             let status = match (error, extracted.contains(&s.id)) {
-                (Some(_), _) => "failing",
-                (None, true) => "extracted",
-                (None, false) => "pending",
+                (Some(_), _) => SourceStatus::Failing,
+                (None, true) => SourceStatus::Extracted,
+                (None, false) => SourceStatus::Pending,
             };
-            json!({
-                "id": s.id, "extractor": s.extractor, "label": s.label, "status": status,
-                "extractor_loaded": state.plugins.get(&s.extractor).is_some(),
-                "hosts": super::extractors::effective_hosts(state, s),
-                "error": error.map_or(Value::Null, refresh_error_view),
-            })
+            SourceRow {
+                error: error.map(RefreshErrorView::from),
+                extractor: s.extractor.clone(),
+                extractor_loaded: state.plugins.get(&s.extractor).is_some(),
+                hosts: super::extractors::effective_hosts(state, s),
+                id: s.id.clone(),
+                label: s.label.clone(),
+                status,
+            }
         })
-        .collect();
-    Value::Array(rows)
+        .collect()
 }
 
 /// `GET /streams/{id}[?variant=LABEL]`.
@@ -179,7 +154,7 @@ pub async fn one(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<StreamQuery>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Response, AppError> {
     let health = stream_state::health(state.store.as_ref(), &id)
         .await
         .ok_or_else(|| AppError::NotFound(format!("no stream {id}")))?;
@@ -187,11 +162,11 @@ pub async fn one(
         if !health.variants.iter().any(|v| v.label == label) {
             return Err(AppError::NotFound(format!("stream {id} has no variant {label:?}")));
         }
-        return Ok(Json(json!({ "url": format!("/live/{id}/{label}.m3u8") })));
+        return Ok(Json(VariantUrl { url: format!("/live/{id}/{label}.m3u8") }).into_response());
     }
     let refresh_error =
         stream_state::refresh_error(state.store.as_ref(), &health.session, &health.source).await;
-    Ok(Json(render(&state, &health, refresh_error.as_ref())))
+    Ok(Json(StreamView::new(&state, &health, refresh_error.as_ref())).into_response())
 }
 
 /// `GET /live/session/{session}/{file}`: `master.m3u8` or `{variant}.m3u8` of the session's
@@ -221,29 +196,10 @@ pub async fn live_session(
 
 /// `GET /live/session/{session}/status`: which stream the session URL plays, since when, and
 /// its last switches (oldest first), named as `/streams` names them.
-async fn session_status(state: &AppState, session: &str) -> Value {
+async fn session_status(state: &AppState, session: &str) -> SessionPlayback {
     let log = state.sessions.log(session);
     let streams: Vec<StreamHealth> = stream_state::session_health(state.store.as_ref(), session).await;
-    let find = |id: &str| streams.iter().find(|h| h.id == id);
-    let label = |id: &str| find(id).map(|h| session::display_label(state, h));
-    let playing = log.playing.as_ref().map_or(Value::Null, |(id, since)| {
-        let h = find(id);
-        json!({
-            "stream": id, "label": label(id), "since": time(Some(*since)),
-            "source": h.map(|h| &h.source), "role": h.map(|h| session::role(state, h)),
-        })
-    });
-    let switches: Vec<Value> = log
-        .switches
-        .iter()
-        .map(|s| {
-            json!({
-                "at": time(Some(s.at)), "from": s.from, "from_label": label(&s.from),
-                "to": s.to, "to_label": label(&s.to), "reason": s.reason,
-            })
-        })
-        .collect();
-    json!({ "session": session, "playing": playing, "switches": switches })
+    SessionPlayback::new(state, session, &log, &streams)
 }
 
 /// `GET /live/{id}/{file}`: `master.m3u8` or `{variant}.m3u8` (`streams::live`).

@@ -80,6 +80,7 @@ struct Scan {
 
 /// One source of an extractor and the hosts its calls may fetch.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SourceHosts {
     /// `[[source]] id`.
     pub id: String,
@@ -89,6 +90,7 @@ pub struct SourceHosts {
 
 /// One row of `GET /extractors`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ExtractorEntry {
     /// Plugin id (for a file that never loaded: its file stem).
     pub id: String,
@@ -104,7 +106,7 @@ pub struct ExtractorEntry {
     pub sha256: String,
     /// When the serving version loaded (or the file was rejected).
     pub loaded_at: String,
-    /// `loaded` or `failed`.
+    /// `loaded`, `failed`, or `missing` (a configured source names it, no plugin provides it).
     pub status: &'static str,
     /// Why the file (or a newer version of it) was rejected.
     pub error: Option<String>,

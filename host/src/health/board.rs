@@ -28,6 +28,7 @@ impl Default for Thresholds {
 /// `live`, `failing`, `dead` or `unchecked`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "StreamStatus"))]
 pub enum Status {
     /// The last probes passed.
     Live,
@@ -41,6 +42,7 @@ pub enum Status {
 
 /// A failed step and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct StepError {
     /// `head`, `playlist`, `empty`, `stale`, `variant`, `segment`, …
     pub step: String,

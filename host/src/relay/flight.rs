@@ -12,7 +12,9 @@
 //!   fast as its slowest viewer, holding at most [`WINDOW`] bytes (plus one chunk) ahead of it.
 //! - A flight whose head or body fails, or whose last viewer left before the end, detaches at
 //!   once, so a retry starts a fresh fetch instead of joining a broken one.
-//! - A finished flight stays joinable for a short linger (the caller expires it), then leaves.
+//! - A finished flight stays joinable for a linger (the caller expires it through the
+//!   [`Lingering`] handle, which holds no bytes), then leaves; while the budget is spent, the
+//!   oldest lingering flights leave early to make room for new ones.
 //!
 //! The map entry is removed only if it is still the same flight (pointer identity), so a
 //! late eviction never orphans a newer fetch of the same key. Bytes are released when trimmed or
@@ -24,7 +26,7 @@
 use std::{
     collections::{HashMap, VecDeque},
     hash::Hash,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex, MutexGuard, Weak},
 };
 
 use bytes::Bytes;
@@ -38,6 +40,8 @@ pub const WINDOW: usize = 256 * 1024;
 /// The flights in progress, by key, and the byte budget they share.
 pub struct Flights<K, H> {
     map: Mutex<HashMap<K, Arc<Flight<H>>>>,
+    /// Finished flights still joinable, oldest first (evicted first when room is needed).
+    lingering: Mutex<VecDeque<(K, Weak<Flight<H>>)>>,
     held: Gauge,
     cap: usize,
     flight_cap: usize,
@@ -73,6 +77,9 @@ struct State<H> {
     /// Bytes in `chunks`, all of them counted in the budget.
     bytes: usize,
     finished: Option<Result<(), String>>,
+    /// The whole body as one buffer once a viewer promoted it ([`Viewer::promote`]): viewers
+    /// that start after a successful end read it in one piece, and `chunks` are slices of it.
+    whole: Option<Bytes>,
     /// Joinable. Only a shared flight keeps its chunks from the start.
     shared: bool,
     /// Next chunk index of every viewer.
@@ -120,7 +127,13 @@ impl<H> Drop for Flight<H> {
 impl<K: Eq + Hash + Clone, H: Clone> Flights<K, H> {
     /// Flights sharing at most `cap` bytes in total and `flight_cap` bytes each, counted in `held`.
     pub fn new(cap: usize, flight_cap: usize, held: Gauge) -> Self {
-        Flights { map: Mutex::default(), held, cap, flight_cap: flight_cap.min(cap) }
+        Flights {
+            map: Mutex::default(),
+            lingering: Mutex::default(),
+            held,
+            cap,
+            flight_cap: flight_cap.min(cap),
+        }
     }
 
     /// Bytes held by every flight right now.
@@ -150,6 +163,9 @@ impl<K: Eq + Hash + Clone, H: Clone> Flights<K, H> {
             map.remove(key);
         }
         if self.held_bytes() >= self.cap {
+            self.make_room(&mut map, 1);
+        }
+        if self.held_bytes() >= self.cap {
             return Joined::Full;
         }
         let flight = Arc::new(Flight {
@@ -159,6 +175,7 @@ impl<K: Eq + Hash + Clone, H: Clone> Flights<K, H> {
                 base: 0,
                 bytes: 0,
                 finished: None,
+                whole: None,
                 shared: true,
                 cursors: HashMap::new(),
                 next_viewer: 0,
@@ -172,6 +189,23 @@ impl<K: Eq + Hash + Clone, H: Clone> Flights<K, H> {
         let viewer = Viewer::register(&flight, &mut flight.lock());
         let filler = Filler { flights: self.clone(), key: key.clone(), flight, done: false };
         Joined::Started(viewer, filler)
+    }
+
+    /// Ends the linger of the oldest finished flights until `need` more bytes would fit the
+    /// budget once they are gone (their bytes are released when their last viewer finishes).
+    fn make_room(&self, map: &mut HashMap<K, Arc<Flight<H>>>, need: usize) {
+        let mut lingering = self.lingering.lock().unwrap_or_else(|p| p.into_inner());
+        let mut freeing = 0;
+        while self.held_bytes().saturating_sub(freeing) + need > self.cap {
+            let Some((key, flight)) = lingering.pop_front() else { break };
+            let Some(flight) = flight.upgrade() else { continue };
+            if map.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+                map.remove(&key);
+            }
+            let mut state = flight.lock();
+            state.shared = false;
+            freeing += state.bytes;
+        }
     }
 
     /// Removes `key` from the map if it still maps to `flight`.
@@ -218,6 +252,9 @@ impl<K: Eq + Hash + Clone, H: Clone> Filler<K, H> {
     pub async fn push(&self, chunk: Bytes) -> bool {
         let len = chunk.len();
         let mut chunk = Some(chunk);
+        if self.flights.held_bytes() + len > self.flights.cap {
+            self.flights.make_room(&mut self.flights.lock_map(), len);
+        }
         loop {
             let room = self.flight.room.notified();
             tokio::pin!(room);
@@ -257,20 +294,26 @@ impl<K: Eq + Hash + Clone, H: Clone> Filler<K, H> {
         }
     }
 
+    /// Whether the flight is still shared (joinable, keeping every chunk).
+    pub fn is_shared(&self) -> bool {
+        self.flight.lock().shared
+    }
+
     /// Ends the body. A failed body detaches the flight so no one joins it any more.
     pub fn finish(mut self, result: Result<(), String>) {
         self.end(result);
     }
 
-    /// After a successful end and its linger: no longer joinable.
-    pub fn expire(&self) {
-        self.flight.lock().shared = false;
-        self.flights.evict(&self.key, &self.flight);
-    }
-
-    /// [`Filler::finish`] that keeps the filler, so the caller can [`Filler::expire`] it later.
-    pub fn finish_and_linger(&mut self, result: Result<(), String>) {
-        self.end(result);
+    /// Ends a successful body; the flight stays joinable until the returned handle expires it
+    /// (or the budget needs its bytes first).
+    pub fn finish_and_linger(mut self) -> Lingering<K, H> {
+        self.end(Ok(()));
+        let flight = Arc::downgrade(&self.flight);
+        let mut lingering = self.flights.lingering.lock().unwrap_or_else(|p| p.into_inner());
+        lingering.retain(|(_, f)| f.strong_count() > 0);
+        lingering.push_back((self.key.clone(), flight.clone()));
+        drop(lingering);
+        Lingering { flights: self.flights.clone(), key: self.key.clone(), flight }
     }
 
     fn end(&mut self, result: Result<(), String>) {
@@ -297,6 +340,23 @@ impl<K: Eq + Hash + Clone, H: Clone> Drop for Filler<K, H> {
         self.end(Err("upstream read stopped".into()));
         // A filler that never set a head leaves waiting viewers an error, not a hang.
         self.flight.data.notify_waiters();
+    }
+}
+
+/// A finished flight's linger; holds no bytes.
+pub struct Lingering<K: Eq + Hash + Clone, H: Clone> {
+    flights: Arc<Flights<K, H>>,
+    key: K,
+    flight: Weak<Flight<H>>,
+}
+
+impl<K: Eq + Hash + Clone, H: Clone> Lingering<K, H> {
+    /// After the linger: no longer joinable.
+    pub fn expire(self) {
+        if let Some(flight) = self.flight.upgrade() {
+            flight.lock().shared = false;
+            self.flights.evict(&self.key, &flight);
+        }
     }
 }
 
@@ -334,6 +394,36 @@ impl<H: Clone> Viewer<H> {
         }
     }
 
+    /// Moves a finished body of at least `min` bytes into one buffer made by `make` from its
+    /// chunks (the relay's shared memory), once: later viewers read it in one piece, and the
+    /// chunks become slices of it so the heap copies go. Does nothing while the body is still
+    /// arriving, after it was trimmed, or when `make` declines.
+    pub fn promote(&self, min: usize, make: impl FnOnce(&[Bytes]) -> Option<Bytes>) {
+        let chunks: Vec<Bytes> = {
+            let state = self.flight.lock();
+            if state.whole.is_some()
+                || !matches!(state.finished, Some(Ok(())))
+                || state.base != 0
+                || state.bytes < min
+            {
+                return;
+            }
+            state.chunks.iter().cloned().collect()
+        };
+        let Some(whole) = make(&chunks) else { return };
+        let mut state = self.flight.lock();
+        if state.whole.is_some() || state.base != 0 || whole.len() != state.bytes {
+            return;
+        }
+        let mut offset = 0;
+        for chunk in state.chunks.iter_mut() {
+            let len = chunk.len();
+            *chunk = whole.slice(offset..offset + len);
+            offset += len;
+        }
+        state.whole = Some(whole);
+    }
+
     /// The next chunk, the body's error (once), or `None` at the end.
     pub async fn next(&mut self) -> Option<Result<Bytes, String>> {
         if self.failed {
@@ -346,6 +436,14 @@ impl<H: Clone> Viewer<H> {
             {
                 let mut state = self.flight.lock();
                 let cursor = state.cursors.get(&self.id).copied().unwrap_or(state.base);
+                if cursor == 0
+                    && matches!(state.finished, Some(Ok(())))
+                    && let Some(whole) = state.whole.clone()
+                {
+                    let end = state.base + state.chunks.len();
+                    state.cursors.insert(self.id, end);
+                    return Some(Ok(whole));
+                }
                 if let Some(chunk) = state.chunks.get(cursor.saturating_sub(state.base)).cloned() {
                     state.cursors.insert(self.id, cursor + 1);
                     if !state.shared {
@@ -421,12 +519,12 @@ mod tests {
     #[tokio::test]
     async fn viewers_share_one_fetch_and_read_from_the_start() {
         let f = flights(1 << 20, 1 << 20);
-        let (mut a, mut filler) = start(&f, "k");
+        let (mut a, filler) = start(&f, "k");
         filler.head(200, true);
         assert!(filler.push(chunk(10)).await);
         let mut b = join(&f, "k");
         assert!(filler.push(chunk(20)).await);
-        filler.finish_and_linger(Ok(()));
+        let lingering = filler.finish_and_linger();
         assert_eq!(b.head().await, Some(200));
         for v in [&mut a, &mut b] {
             assert_eq!(v.next().await.unwrap().unwrap().len(), 10);
@@ -436,9 +534,9 @@ mod tests {
         assert_eq!(f.held_bytes(), 30);
         let mut c = join(&f, "k");
         assert_eq!(c.next().await.unwrap().unwrap().len(), 10, "a lingering flight is joinable");
-        filler.expire();
+        lingering.expire();
         assert!(matches!(f.join(&"k"), Joined::Started(..)), "an expired flight is not");
-        drop((a, b, c, filler));
+        drop((a, b, c));
         assert_eq!(f.held_bytes(), 0, "every byte is released when the flight is gone");
     }
 
@@ -539,5 +637,50 @@ mod tests {
         assert!(matches!(f.join(&"a"), Joined::Started(..)), "a cancelled flight is not joined");
         drop(filler);
         assert_eq!(f.held_bytes(), 0);
+    }
+
+    #[tokio::test]
+    async fn lingering_flights_make_room_for_new_ones_oldest_first() {
+        let f = flights(30, 30);
+        let mut lingering = Vec::new();
+        for key in ["a", "b", "c"] {
+            let (mut viewer, filler) = start(&f, key);
+            filler.head(200, true);
+            assert!(filler.push(chunk(10)).await);
+            assert_eq!(viewer.next().await.unwrap().unwrap().len(), 10);
+            lingering.push(filler.finish_and_linger());
+        }
+        assert_eq!(f.held_bytes(), 30, "three finished flights linger, holding the budget");
+        let Joined::Started(_viewer, filler) = f.join(&"d") else { panic!("room is made for a new flight") };
+        assert_eq!(f.held_bytes(), 20, "the oldest lingering flight left");
+        assert!(matches!(f.join(&"a"), Joined::Started(..)), "a was evicted");
+        drop(filler);
+        assert!(matches!(f.join(&"c"), Joined::Shared(..)), "c, the newest, still lingers");
+        // A pushed chunk that would not fit evicts lingering flights before detaching.
+        let (_v, filler) = start(&f, "e");
+        filler.head(200, true);
+        assert!(filler.push(chunk(10)).await);
+        assert!(filler.is_shared(), "room was made: e stays shared");
+        drop(lingering);
+    }
+
+    #[tokio::test]
+    async fn a_promoted_body_is_read_in_one_piece_by_viewers_that_start_after_the_end() {
+        let f = flights(1 << 20, 1 << 20);
+        let (mut early, filler) = start(&f, "k");
+        filler.head(200, true);
+        assert!(filler.push(Bytes::from_static(b"abc")).await);
+        assert_eq!(&early.next().await.unwrap().unwrap()[..], b"abc");
+        assert!(filler.push(Bytes::from_static(b"def")).await);
+        early.promote(1, |_| panic!("no promotion before the end"));
+        let _lingering = filler.finish_and_linger();
+        let mut late = join(&f, "k");
+        late.promote(7, |_| panic!("no promotion under the minimum"));
+        late.promote(6, |chunks| Some(chunks.concat().into()));
+        late.promote(6, |_| panic!("promoted once"));
+        assert_eq!(&late.next().await.unwrap().unwrap()[..], b"abcdef");
+        assert!(late.next().await.is_none());
+        assert_eq!(&early.next().await.unwrap().unwrap()[..], b"def", "a started viewer keeps its chunks");
+        assert!(early.next().await.is_none());
     }
 }

@@ -8,10 +8,14 @@
 
 pub mod flight;
 pub mod playlist;
+pub mod shm;
 pub mod token;
 pub mod upstream;
 
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use url::Url;
 
@@ -30,6 +34,44 @@ pub struct Relay {
     pub key: RelayKey,
     /// Fetches upstream.
     pub upstream: Arc<Upstream>,
+    /// Playlists rewritten in the last moments, so viewers of the same playlist share one
+    /// rewrite (one seal per URI) instead of each paying for their own.
+    pub rewritten: Rewritten,
+}
+
+/// How long a rewritten playlist answers identical requests (Unix seconds on the app clock):
+/// well inside a live playlist's refresh period, and far inside the sealed URLs' lifetimes.
+const REWRITE_REUSE: i64 = 1;
+/// Most rewritten playlists kept.
+const REWRITE_ENTRIES: usize = 256;
+
+/// Whether a rewrite sealed at `at` may answer at `now`.
+fn fresh(at: i64, now: i64) -> bool {
+    (at..=at + REWRITE_REUSE).contains(&now)
+}
+
+/// Rewritten playlists by (upstream text, base URL, scope), with the time they were sealed.
+#[derive(Default)]
+pub struct Rewritten(Mutex<HashMap<RewriteKey, (i64, Arc<str>)>>);
+
+/// What a rewrite depends on: the upstream text, the base URL and the scope.
+type RewriteKey = (String, String, HeaderScope);
+
+impl Rewritten {
+    fn get(&self, key: &RewriteKey, now: i64) -> Option<String> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key).filter(|(at, _)| fresh(*at, now)).map(|(_, body)| body.to_string())
+    }
+
+    fn put(&self, key: RewriteKey, now: i64, body: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= REWRITE_ENTRIES {
+            map.retain(|_, (at, _)| fresh(*at, now));
+        }
+        if map.len() < REWRITE_ENTRIES {
+            map.insert(key, (now, body.into()));
+        }
+    }
 }
 
 /// A relay token's kind letter.
@@ -67,7 +109,7 @@ pub const BLOCKING_REWRITE: usize = 256 * 1024;
 
 /// A candidate's upstream request headers, the origins they may be sent to, and the stream its
 /// resources belong to.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct HeaderScope {
     headers: Vec<(String, String)>,
     origins: Vec<String>,
@@ -140,7 +182,8 @@ impl Relay {
     }
 
     /// Rewrites a playlist so every URI goes through this relay, with the headers of `scope`
-    /// where it allows them. Large playlists are rewritten on the blocking pool.
+    /// where it allows them. The same text, base and scope within [`REWRITE_REUSE`] get the same
+    /// rewrite (relay URLs are not per viewer). Large playlists are rewritten on the blocking pool.
     pub async fn rewrite(
         &self,
         text: &str,
@@ -148,13 +191,20 @@ impl Relay {
         scope: &HeaderScope,
         now: i64,
     ) -> Result<String, RewriteError> {
-        if text.len() <= BLOCKING_REWRITE {
-            return rewrite_with(&self.key, text, base, scope, now);
+        let cache_key = (text.to_owned(), base.to_string(), scope.clone());
+        if let Some(body) = self.rewritten.get(&cache_key, now) {
+            return Ok(body);
         }
-        let (key, text, base, scope) = (self.key.clone(), text.to_owned(), base.clone(), scope.clone());
-        tokio::task::spawn_blocking(move || rewrite_with(&key, &text, &base, &scope, now))
-            .await
-            .unwrap_or(Err(RewriteError::Aborted))
+        let body = if text.len() <= BLOCKING_REWRITE {
+            rewrite_with(&self.key, text, base, scope, now)?
+        } else {
+            let (key, text, base, scope) = (self.key.clone(), text.to_owned(), base.clone(), scope.clone());
+            tokio::task::spawn_blocking(move || rewrite_with(&key, &text, &base, &scope, now))
+                .await
+                .unwrap_or(Err(RewriteError::Aborted))?
+        };
+        self.rewritten.put(cache_key, now, &body);
+        Ok(body)
     }
 }
 
@@ -186,9 +236,35 @@ fn rewrite_with(
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn viewers_of_the_same_playlist_share_one_rewrite_for_a_moment() {
+        let relay = Relay {
+            rewritten: Rewritten::default(),
+            key: RelayKey::from_secret("k"),
+            upstream: Arc::new(
+                Upstream::new(&crate::net::UpstreamGuard::default(), 1, Default::default()).unwrap(),
+            ),
+        };
+        let text = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nseg1.ts\n";
+        let base = Url::parse("https://cdn.example/live/index.m3u8").unwrap();
+        let none = HeaderScope::none();
+        let first = relay.rewrite(text, &base, &none, 1000).await.unwrap();
+        assert_eq!(relay.rewrite(text, &base, &none, 1001).await.unwrap(), first, "shared within the moment");
+        assert_ne!(relay.rewrite(text, &base, &none, 1002).await.unwrap(), first, "sealed again after it");
+        let other = none.for_stream("s1");
+        assert_ne!(
+            relay.rewrite(text, &base, &other, 1002).await.unwrap(),
+            first,
+            "another scope, another rewrite"
+        );
+        let changed = text.replace("seg1", "seg2");
+        assert!(relay.rewrite(&changed, &base, &none, 1002).await.unwrap().contains("seg2.ts"));
+    }
+
     #[test]
     fn relay_paths_are_stable_across_reloads_and_token_refreshes() {
         let relay = Relay {
+            rewritten: Rewritten::default(),
             key: RelayKey::from_secret("k"),
             upstream: Arc::new(
                 Upstream::new(&crate::net::UpstreamGuard::default(), 1, Default::default()).unwrap(),

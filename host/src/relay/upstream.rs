@@ -19,11 +19,15 @@ use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use tokio::sync::OnceCell;
 use url::Url;
 
-use super::flight::{Filler, Flights, Joined, Viewer};
+use super::{
+    flight::{Filler, Flights, Joined, Viewer},
+    shm,
+};
 use crate::net::{Failure, UpstreamGuard, redact};
 
-/// How long a finished shared fetch stays joinable.
-const LINGER: Duration = Duration::from_secs(5);
+/// How long a finished shared fetch stays joinable (unless the budget needs its bytes first):
+/// long enough for viewers a few segments behind the live edge to get it from memory.
+const LINGER: Duration = Duration::from_secs(30);
 /// How long a fetched playlist answers identical requests.
 const PLAYLIST_COALESCE: Duration = Duration::from_millis(1000);
 /// Largest playlist accepted (after decompression).
@@ -210,6 +214,9 @@ impl Upstream {
         match self.flights.join(&key) {
             Joined::Shared(viewer) => {
                 self.stats.shared_hits.inc();
+                // A body asked for again after it arrived is hot: it moves into shared memory
+                // once, and from then on every viewer is sent it without a copy (`shm`).
+                viewer.promote(shm::MIN_MAPPED, shm::ShmWriter::whole);
                 self.viewer(viewer).await
             }
             Joined::Started(viewer, filler) => {
@@ -225,7 +232,7 @@ impl Upstream {
     /// failure, or the last viewer leaving.
     async fn fill(
         self: Arc<Self>,
-        mut filler: Filler<FlightKey, FlightHead>,
+        filler: Filler<FlightKey, FlightHead>,
         builder: Result<reqwest::RequestBuilder, UpstreamError>,
     ) {
         let response = match builder {
@@ -264,10 +271,10 @@ impl Upstream {
                 None => break,
             }
         }
-        filler.finish_and_linger(Ok(()));
+        let lingering = filler.finish_and_linger();
         // Late viewers of a finished fetch still share it for a moment, then it leaves.
         tokio::time::sleep(LINGER).await;
-        filler.expire();
+        lingering.expire();
     }
 
     /// A viewer of a shared flight: waits for the head, then streams chunks as they arrive.

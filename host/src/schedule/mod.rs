@@ -21,6 +21,7 @@ pub const JOLPICA_PAGE: u32 = 100;
 /// What kind of session this is, as the API names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum SessionKind {
     /// First free practice.
     Fp1,

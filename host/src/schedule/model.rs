@@ -35,17 +35,18 @@ pub struct Event {
     pub sessions: Vec<Session>,
 }
 
-/// The track.
+/// The track. Fields are in alphabetical order: `/schedule` has always listed its keys so.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Circuit {
-    /// Stable id (jolpica's `circuitId` where known).
-    pub id: String,
-    /// Full name.
-    pub name: String,
-    /// Town or city.
-    pub locality: String,
     /// Country.
     pub country: String,
+    /// Stable id (jolpica's `circuitId` where known).
+    pub id: String,
+    /// Town or city.
+    pub locality: String,
+    /// Full name.
+    pub name: String,
     /// IANA zone (`Australia/Melbourne`) or, when unknown, a fixed UTC offset (`+08:00`).
     pub timezone: Option<String>,
 }
@@ -70,6 +71,7 @@ pub struct Session {
 /// Where a session stands relative to now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "SessionStatus"))]
 pub enum Status {
     /// Over.
     Past,
@@ -176,43 +178,96 @@ pub fn slug(season: i32, name: &str) -> String {
 }
 
 impl Season {
-    /// The JSON answer of `/schedule` at `now`: the season with each session's status.
-    pub fn render(&self, now: DateTime<Utc>) -> serde_json::Value {
-        let events: Vec<serde_json::Value> = self
+    /// The answer of `/schedule` at `now`: the season with each session's status.
+    pub fn render(&self, now: DateTime<Utc>) -> ScheduleAnswer {
+        let events = self
             .events
             .iter()
-            .map(|event| {
-                let sessions: Vec<serde_json::Value> = event
+            .map(|event| EventView {
+                circuit: event.circuit.clone(),
+                name: event.name.clone(),
+                round: event.round,
+                sessions: event
                     .sessions
                     .iter()
-                    .map(|s| {
-                        let mut v = serde_json::json!({
-                            "id": s.id, "kind": s.kind, "name": s.name,
-                            "start": s.start.map(utc), "end": s.end.map(utc),
-                            "status": s.status(now),
-                        });
-                        if let Some(date) = s.date {
-                            v["date"] = serde_json::json!(date.to_string());
-                        }
-                        v
+                    .map(|s| SessionView {
+                        date: s.date.map(|d| d.to_string()),
+                        end: s.end.map(utc),
+                        id: s.id.clone(),
+                        kind: s.kind,
+                        name: s.name.clone(),
+                        start: s.start.map(utc),
+                        status: s.status(now),
                     })
-                    .collect();
-                serde_json::json!({
-                    "round": event.round, "name": event.name, "slug": event.slug,
-                    "circuit": event.circuit, "sessions": sessions,
-                })
+                    .collect(),
+                slug: event.slug.clone(),
             })
             .collect();
-        serde_json::json!({
-            "season": self.season, "source": self.source, "fetched_at": utc(self.fetched_at),
-            "events": events,
-        })
+        ScheduleAnswer {
+            events,
+            fetched_at: utc(self.fetched_at),
+            season: self.season,
+            source: self.source.clone(),
+        }
     }
 
     /// Finds a session by id.
     pub fn session(&self, id: &str) -> Option<(&Event, &Session)> {
         self.events.iter().find_map(|e| e.sessions.iter().find(|s| s.id == id).map(|s| (e, s)))
     }
+}
+
+/// `GET /schedule`: one season with each session's status at answer time. Here and in the
+/// views below fields are in alphabetical order, the key order `/schedule` has always had.
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "Schedule"))]
+pub struct ScheduleAnswer {
+    /// Events ordered by round.
+    pub events: Vec<EventView>,
+    /// When the season was fetched (UTC, RFC 3339 with `Z`).
+    pub fetched_at: String,
+    /// The year.
+    pub season: i32,
+    /// Which source supplied the events (`jolpica`, `openf1`, `snapshot`).
+    pub source: String,
+}
+
+/// A race weekend as `/schedule` lists it.
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "ScheduleEvent"))]
+pub struct EventView {
+    /// Where it happens.
+    pub circuit: Circuit,
+    /// e.g. `Australian Grand Prix`.
+    pub name: String,
+    /// Round number within the season.
+    pub round: u32,
+    /// Sessions ordered by start.
+    pub sessions: Vec<SessionView>,
+    /// e.g. `2026-australian-grand-prix`.
+    pub slug: String,
+}
+
+/// A session as `/schedule` lists it.
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "Session"))]
+pub struct SessionView {
+    /// `YYYY-MM-DD`, present only when the start time is not known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub date: Option<String>,
+    /// UTC, RFC 3339 with `Z`.
+    pub end: Option<String>,
+    /// Stable id: `{season}-{round:02}-{kind}`, e.g. `2026-01-race`.
+    pub id: String,
+    /// What kind of session.
+    pub kind: SessionKind,
+    /// Display name, e.g. `Sprint Qualifying`.
+    pub name: String,
+    /// UTC, RFC 3339 with `Z`; `null` when the time is not known yet (then `date` is set).
+    pub start: Option<String>,
+    /// Computed by the server at answer time.
+    pub status: Status,
 }
 
 /// RFC 3339 with a `Z` and whole seconds, as the API promises.
@@ -267,10 +322,10 @@ mod tests {
                 name: "Australian Grand Prix".into(),
                 slug: "2026-australian-grand-prix".into(),
                 circuit: Circuit {
-                    id: "albert_park".into(),
-                    name: "Albert Park Grand Prix Circuit".into(),
-                    locality: "Melbourne".into(),
                     country: "Australia".into(),
+                    id: "albert_park".into(),
+                    locality: "Melbourne".into(),
+                    name: "Albert Park Grand Prix Circuit".into(),
                     timezone: Some("Australia/Melbourne".into()),
                 },
                 sessions: vec![
@@ -279,7 +334,7 @@ mod tests {
                 ],
             }],
         };
-        let v = season.render(at("2026-03-08T05:00:00Z"));
+        let v = serde_json::to_value(season.render(at("2026-03-08T05:00:00Z"))).unwrap();
         assert_eq!(v["fetched_at"], "2026-11-26T06:00:00Z");
         let race = &v["events"][0]["sessions"][0];
         assert_eq!(race["start"], "2026-03-08T04:00:00Z");

@@ -34,7 +34,14 @@ pub fn save(data_dir: &Path, season: &Season) -> std::io::Result<()> {
     let dir = dir(data_dir);
     std::fs::create_dir_all(&dir)?;
     let target = path(data_dir, season.season);
-    let tmp = dir.join(format!(".season-{}.json.tmp-{}", season.season, std::process::id()));
+    // Unique per writer, not just per process: replicas sharing the data dir on NFS are all
+    // PID 1 in their containers, and two writers on one temporary file could rename a mix.
+    let tmp = dir.join(format!(
+        ".season-{}.json.tmp-{}-{:016x}",
+        season.season,
+        std::process::id(),
+        rand::random::<u64>()
+    ));
     let body = serde_json::to_vec_pretty(&SeasonFile { format: FORMAT, season: season.clone() })?;
     {
         let mut file = std::fs::File::create(&tmp)?;

@@ -5,7 +5,8 @@
 //! playlist so variant reloads do not fetch it again, [`refresh`] carries reactive refresh
 //! requests (a refused playlist or segment) to the poller, and [`errors`] counts each stream's
 //! failed segments for the session URL's switch; [`state`] is the typed store access to stream
-//! state (health, refresh outcomes) that jobs write and the API reads.
+//! state (health, refresh outcomes) that jobs write and the API reads; [`view`] is how the API
+//! shows streams (the `/streams` and session-status bodies).
 
 pub mod errors;
 pub mod live;
@@ -14,3 +15,4 @@ pub mod refresh;
 pub mod session;
 pub mod state;
 pub mod track;
+pub mod view;

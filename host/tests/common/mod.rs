@@ -133,6 +133,34 @@ pub fn guest(package: &str) -> PathBuf {
     target.join("wasm32-wasip2/release").join(format!("{}.wasm", package.replace('-', "_")))
 }
 
+/// Builds the Python components (every `extractors-py/*` plugin into `target/plugins-py/`, the
+/// Python abuse guest into `target/guests-py/`) with `extractor-sdk-py/run.sh build` once per test
+/// binary (a no-op when their inputs are unchanged) and returns `file` (`demo_site.wasm`,
+/// `abuse_py.wasm`) from `dir` (`plugins-py` or `guests-py`).
+pub fn python_guest(dir: &str, file: &str) -> PathBuf {
+    static BUILD: OnceLock<()> = OnceLock::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    BUILD.get_or_init(|| {
+        let status = Command::new("bash")
+            .arg(root.join("extractor-sdk-py/run.sh"))
+            .arg("build")
+            .current_dir(&root)
+            .status()
+            .expect("run extractor-sdk-py/run.sh");
+        assert!(status.success(), "building the Python components failed");
+    });
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    target.join(dir).join(file)
+}
+
+/// A compiled-plugin cache directory shared by every test binary (under `target/`), so the big
+/// Python components are compiled once, not once per test.
+pub fn shared_cache_dir() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    target.join("test-compiled-cache")
+}
+
 /// A freshly tokenised master URL of a testbed feed.
 pub async fn token_url(testbed: &Testbed, feed: &str) -> String {
     let v: Value = reqwest::get(format!("{}/_control/token?feed={feed}", testbed.url()))
@@ -208,12 +236,18 @@ impl Binary {
     /// Starts `pitwall --listen 127.0.0.1:0 --data-dir DATA ARGS…` and waits (bounded) for
     /// `listening on`.
     pub fn start(args: &[&str], data: &Path) -> Binary {
+        Binary::start_with_env(args, data, &[])
+    }
+
+    /// [`Binary::start`] with extra environment variables for the process.
+    pub fn start_with_env(args: &[&str], data: &Path, env: &[(&str, &str)]) -> Binary {
         use std::io::BufRead;
         let mut child = Command::new(env!("CARGO_BIN_EXE_pitwall"))
             .args(["--listen", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(data)
             .args(args)
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -505,12 +539,4 @@ pub fn js_guest(dir: &str, out: &str) -> PathBuf {
         assert!(status.success(), "building the JS guest {dir} failed");
     }
     out
-}
-
-/// A compiled-plugin cache shared by the tests that load JavaScript (and other large) guests,
-/// so only the first test (or test run) pays for compiling a 12 MB component.
-pub fn shared_plugin_cache() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    target.join("test-plugin-cache")
 }

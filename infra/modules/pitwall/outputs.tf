@@ -14,8 +14,8 @@ output "internal_url" {
 }
 
 output "url" {
-  description = "Public URL (empty without an Ingress). Viewers open <url>/?token=<viewer token> once."
-  value       = var.ingress_host == "" ? "" : "${var.ingress_tls_secret_name != "" ? "https" : "http"}://${var.ingress_host}/"
+  description = "Public URL (empty without ingress_host; https with a TLS secret or behind a Gateway). Viewers open it and sign in with the viewer token once."
+  value       = var.ingress_host == "" ? "" : "${var.ingress_tls_secret_name != "" || var.route_kind == "gateway" ? "https" : "http"}://${var.ingress_host}/"
 }
 
 output "deployment_name" {
@@ -33,14 +33,19 @@ output "secret_name" {
   value       = kubernetes_secret_v1.pitwall.metadata[0].name
 }
 
-output "plugins_volume_name" {
-  description = "Cluster-scoped NFS PersistentVolume with the extractor plugins."
-  value       = kubernetes_persistent_volume_v1.plugins.metadata[0].name
+output "storage_volume_name" {
+  description = "Cluster-scoped NFS PersistentVolume (the export: plugins/ and data/)."
+  value       = kubernetes_persistent_volume_v1.storage.metadata[0].name
 }
 
-output "plugins_claim_name" {
-  description = "PersistentVolumeClaim of the plugins volume (mount it read-write to manage plugins from inside the cluster)."
-  value       = kubernetes_persistent_volume_claim_v1.plugins.metadata[0].name
+output "storage_claim_name" {
+  description = "PersistentVolumeClaim of the NFS volume (mount it read-write, with sub_path plugins, to manage plugins from inside the cluster)."
+  value       = kubernetes_persistent_volume_claim_v1.storage.metadata[0].name
+}
+
+output "data_subpath" {
+  description = "This deployment's data directory inside the NFS export (mounted at /data in every pod)."
+  value       = local.data_subpath
 }
 
 output "redis_service_name" {

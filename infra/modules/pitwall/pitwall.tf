@@ -57,6 +57,71 @@ resource "kubernetes_deployment_v1" "pitwall" {
           }
         }
 
+        dynamic "image_pull_secrets" {
+          for_each = local.image_pull_secrets
+          content {
+            name = image_pull_secrets.value
+          }
+        }
+
+        # Creates plugins/ and this deployment's data directory on the export and hands the
+        # latter to the container's user (root, only CHOWN/DAC_OVERRIDE/FOWNER; turn it off with
+        # nfs_init_ownership = false where the directories are prepared on the NFS server).
+        dynamic "init_container" {
+          for_each = var.nfs_init_ownership ? [1] : []
+          content {
+            name              = "prepare-storage"
+            image             = var.image
+            image_pull_policy = var.image_pull_policy
+            command           = ["/bin/sh", "-c", local.prepare_storage_script]
+
+            security_context {
+              run_as_non_root            = false
+              run_as_user                = 0
+              allow_privilege_escalation = false
+              read_only_root_filesystem  = true
+              capabilities {
+                drop = ["ALL"]
+                add  = ["CHOWN", "DAC_OVERRIDE", "FOWNER"]
+              }
+            }
+
+            volume_mount {
+              name       = "storage"
+              mount_path = local.storage_mount
+            }
+          }
+        }
+
+        # As the container's user: /data must be writable, or the rollout stops here.
+        init_container {
+          name              = "check-storage"
+          image             = var.image
+          image_pull_policy = var.image_pull_policy
+          command           = ["/bin/sh", "-c", local.check_storage_script]
+
+          security_context {
+            allow_privilege_escalation = false
+            read_only_root_filesystem  = true
+            run_as_non_root            = true
+            capabilities {
+              drop = ["ALL"]
+            }
+          }
+
+          volume_mount {
+            name       = "storage"
+            mount_path = local.plugins_path
+            sub_path   = local.plugins_subpath
+            read_only  = true
+          }
+          volume_mount {
+            name       = "storage"
+            mount_path = local.data_path
+            sub_path   = local.data_subpath
+          }
+        }
+
         container {
           name              = "pitwall"
           image             = var.image
@@ -70,7 +135,7 @@ resource "kubernetes_deployment_v1" "pitwall" {
           }
 
           # Paths and listen address repeat the image's defaults so the pod does not depend
-          # on them; the cache is an emptyDir on local disk, never the NFS volume.
+          # on them; data is on NFS (shared), the cache an emptyDir on local disk (per pod).
           env {
             name  = "PITWALL_LISTEN"
             value = "0.0.0.0:${local.port}"
@@ -211,13 +276,15 @@ resource "kubernetes_deployment_v1" "pitwall" {
             read_only  = true
           }
           volume_mount {
-            name       = "plugins"
+            name       = "storage"
             mount_path = local.plugins_path
+            sub_path   = local.plugins_subpath
             read_only  = true
           }
           volume_mount {
-            name       = "data"
+            name       = "storage"
             mount_path = local.data_path
+            sub_path   = local.data_subpath
           }
           volume_mount {
             name       = "cache"
@@ -235,19 +302,14 @@ resource "kubernetes_deployment_v1" "pitwall" {
             name = kubernetes_config_map_v1.pitwall.metadata[0].name
           }
         }
+        # The NFS export: plugins/ read-only at /plugins, data/<namespace>-<name>/ read-write
+        # at /data (the schedule snapshot, served after a restart without refetching). Every
+        # replica shares it; writes are atomic (tmp + rename). The relay key comes from the
+        # secret, so nothing else is written there.
         volume {
-          name = "plugins"
+          name = "storage"
           persistent_volume_claim {
-            claim_name = kubernetes_persistent_volume_claim_v1.plugins.metadata[0].name
-            read_only  = true
-          }
-        }
-        # Persisted schedule snapshot: fine to lose, it is fetched again on start. The relay
-        # key comes from the secret, so no replica depends on its own data dir.
-        volume {
-          name = "data"
-          empty_dir {
-            size_limit = "256Mi"
+            claim_name = kubernetes_persistent_volume_claim_v1.storage.metadata[0].name
           }
         }
         # Compiled-plugin cache: local disk, per pod.
@@ -274,7 +336,7 @@ resource "kubernetes_deployment_v1" "pitwall" {
     }
   }
 
-  depends_on = [kubernetes_job_v1.seed_plugins]
+  depends_on = [kubernetes_job_v1.seed_plugins, terraform_data.preflight]
 }
 
 resource "kubernetes_service_v1" "pitwall" {
@@ -298,7 +360,7 @@ resource "kubernetes_service_v1" "pitwall" {
 }
 
 resource "kubernetes_ingress_v1" "pitwall" {
-  count = var.ingress_host != "" ? 1 : 0
+  count = local.use_ingress ? 1 : 0
 
   metadata {
     name      = var.name
@@ -313,6 +375,7 @@ resource "kubernetes_ingress_v1" "pitwall" {
         "nginx.ingress.kubernetes.io/proxy-read-timeout"      = "3600"
         "nginx.ingress.kubernetes.io/proxy-send-timeout"      = "3600"
       },
+      var.cert_manager_cluster_issuer != "" ? { "cert-manager.io/cluster-issuer" = var.cert_manager_cluster_issuer } : {},
       var.ingress_annotations,
     )
   }
@@ -346,6 +409,39 @@ resource "kubernetes_ingress_v1" "pitwall" {
       }
     }
   }
+
+  depends_on = [terraform_data.preflight]
+}
+
+# Gateway API instead of Ingress (route_kind = "gateway"): the Gateway, its listeners, TLS and
+# any buffering settings belong to the Gateway's owner; this route only sends ingress_host to
+# the Service. Needs the Gateway API CRDs (v1) in the cluster at plan time (the preflight
+# says so first).
+resource "kubernetes_manifest" "http_route" {
+  count = local.use_gateway ? 1 : 0
+
+  manifest = {
+    apiVersion = "gateway.networking.k8s.io/v1"
+    kind       = "HTTPRoute"
+    metadata = {
+      name      = var.name
+      namespace = local.namespace
+      labels    = merge(local.common_labels, { "app.kubernetes.io/component" = "server" })
+    }
+    spec = {
+      parentRefs = [merge(
+        { name = var.gateway_name, namespace = var.gateway_namespace },
+        var.gateway_listener != "" ? { sectionName = var.gateway_listener } : {},
+      )]
+      hostnames = [var.ingress_host]
+      rules = [{
+        matches     = [{ path = { type = "PathPrefix", value = "/" } }]
+        backendRefs = [{ name = kubernetes_service_v1.pitwall.metadata[0].name, port = 80 }]
+      }]
+    }
+  }
+
+  depends_on = [terraform_data.preflight]
 }
 
 # Voluntary disruptions (node drains) take one pod at a time; with one replica a drain can

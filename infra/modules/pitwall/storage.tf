@@ -1,21 +1,27 @@
-# The extractor plugins live on NFS, shared by every replica: a static PersistentVolume
-# (cluster-scoped, so its name carries the namespace) bound to one ReadWriteMany claim.
-# pitwall mounts it read-only and polls it (NFS has no inotify); operators drop *.wasm files
-# into the export. The compiled-plugin cache is NOT here: it is an emptyDir on local disk.
+# One NFS export holds everything pitwall keeps across restarts, shared by every replica: a
+# static PersistentVolume (cluster-scoped, so its name carries the namespace) bound to one
+# ReadWriteMany claim. Inside the export:
+#
+#   plugins/                       extractor plugins (*.wasm), mounted read-only at /plugins;
+#                                  written by whoever ships plugins (seed Job, an operator)
+#   data/<namespace>-<name>/       this deployment's data directory, mounted read-write at /data
+#                                  (schedule snapshots; written atomically, tmp + rename)
+#
+# The compiled-plugin cache is NOT here: it is an emptyDir on each pod's local disk.
 
-resource "kubernetes_persistent_volume_v1" "plugins" {
+resource "kubernetes_persistent_volume_v1" "storage" {
   metadata {
-    name   = "${local.namespace}-${var.name}-plugins"
-    labels = merge(local.common_labels, { "app.kubernetes.io/component" = "plugins" })
+    name   = "${local.namespace}-${var.name}-storage"
+    labels = merge(local.common_labels, { "app.kubernetes.io/component" = "storage" })
   }
 
   spec {
     capacity = {
-      storage = "1Gi"
+      storage = var.nfs_capacity
     }
     access_modes                     = ["ReadWriteMany"]
     persistent_volume_reclaim_policy = "Retain"
-    storage_class_name               = var.plugins_storage_class
+    storage_class_name               = var.storage_class
     mount_options                    = var.nfs_mount_options
 
     persistent_volume_source {
@@ -27,21 +33,21 @@ resource "kubernetes_persistent_volume_v1" "plugins" {
   }
 }
 
-resource "kubernetes_persistent_volume_claim_v1" "plugins" {
+resource "kubernetes_persistent_volume_claim_v1" "storage" {
   metadata {
-    name      = "${var.name}-plugins"
+    name      = "${var.name}-storage"
     namespace = local.namespace
-    labels    = merge(local.common_labels, { "app.kubernetes.io/component" = "plugins" })
+    labels    = merge(local.common_labels, { "app.kubernetes.io/component" = "storage" })
   }
 
   spec {
     access_modes       = ["ReadWriteMany"]
-    storage_class_name = var.plugins_storage_class
-    volume_name        = kubernetes_persistent_volume_v1.plugins.metadata[0].name
+    storage_class_name = var.storage_class
+    volume_name        = kubernetes_persistent_volume_v1.storage.metadata[0].name
 
     resources {
       requests = {
-        storage = "1Gi"
+        storage = var.nfs_capacity
       }
     }
   }
@@ -49,8 +55,9 @@ resource "kubernetes_persistent_volume_claim_v1" "plugins" {
   wait_until_bound = true
 }
 
-# Optional: copy the plugins baked into the image into the volume, keeping files that are
-# already there (cp -n), so a fresh export starts with the shipped extractors.
+# Optional: copy the plugins baked into the image into plugins/ on the volume, keeping files
+# that are already there (cp -n), so a fresh export starts with the shipped extractors. Its
+# init containers create the directories with the ownership pitwall needs first.
 resource "kubernetes_job_v1" "seed_plugins" {
   count = var.seed_default_plugins ? 1 : 0
 
@@ -81,6 +88,39 @@ resource "kubernetes_job_v1" "seed_plugins" {
           }
         }
 
+        dynamic "image_pull_secrets" {
+          for_each = local.image_pull_secrets
+          content {
+            name = image_pull_secrets.value
+          }
+        }
+
+        dynamic "init_container" {
+          for_each = var.nfs_init_ownership ? [1] : []
+          content {
+            name              = "prepare-storage"
+            image             = var.image
+            image_pull_policy = var.image_pull_policy
+            command           = ["/bin/sh", "-c", local.prepare_storage_script]
+
+            security_context {
+              run_as_non_root            = false
+              run_as_user                = 0
+              allow_privilege_escalation = false
+              read_only_root_filesystem  = true
+              capabilities {
+                drop = ["ALL"]
+                add  = ["CHOWN", "DAC_OVERRIDE", "FOWNER"]
+              }
+            }
+
+            volume_mount {
+              name       = "storage"
+              mount_path = local.storage_mount
+            }
+          }
+        }
+
         container {
           name              = "seed"
           image             = var.image
@@ -96,15 +136,16 @@ resource "kubernetes_job_v1" "seed_plugins" {
           }
 
           volume_mount {
-            name       = "plugins"
+            name       = "storage"
             mount_path = local.plugins_path
+            sub_path   = local.plugins_subpath
           }
         }
 
         volume {
-          name = "plugins"
+          name = "storage"
           persistent_volume_claim {
-            claim_name = kubernetes_persistent_volume_claim_v1.plugins.metadata[0].name
+            claim_name = kubernetes_persistent_volume_claim_v1.storage.metadata[0].name
           }
         }
       }

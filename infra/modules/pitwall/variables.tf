@@ -28,8 +28,34 @@ variable "create_namespace" {
 # --- pitwall ---------------------------------------------------------------------------------
 
 variable "image" {
-  description = "pitwall container image built from infra/Dockerfile, e.g. registry.example.com/pitwall:<git sha>."
+  description = "pitwall container image built from infra/Dockerfile, as REPOSITORY:TAG or REPOSITORY@sha256:DIGEST (CI passes <repo>:<git sha>). Required."
   type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$", var.image))
+    error_message = "image must be REPOSITORY:TAG or REPOSITORY@sha256:DIGEST of the image built from infra/Dockerfile (CI sets DEPLOY_IMAGE=<repo>:<commit>)."
+  }
+  validation {
+    condition     = !can(regex("(^|[./])example\\.(com|org|net|internal)(/|:|$)", var.image))
+    error_message = "image still names the example registry: set DEPLOY_IMAGE (Terragrunt) or image to your registry's pitwall image."
+  }
+}
+
+variable "image_pull_secrets" {
+  description = "Names of existing kubernetes.io/dockerconfigjson Secrets in the namespace for pulling a private image."
+  type        = list(string)
+  default     = []
+}
+
+variable "registry_credentials" {
+  description = "Credentials for a private registry; the module keeps them in a pull Secret used by every pod. null: none (public image, or image_pull_secrets)."
+  type = object({
+    server   = string
+    username = string
+    password = string
+  })
+  default   = null
+  sensitive = true
 }
 
 variable "image_pull_policy" {
@@ -186,16 +212,42 @@ variable "sources_toml" {
   default     = ""
 }
 
-# --- plugins on NFS --------------------------------------------------------------------------
+# --- plugins and data on NFS -------------------------------------------------------------------
 
 variable "nfs_server" {
-  description = "NFS server holding the extractor plugins (*.wasm), shared by every replica."
+  description = "NFS server (host name or IP address) whose export holds plugins/ and data/. Required."
   type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$", var.nfs_server))
+    error_message = "nfs_server must be the NFS server's host name or IP address (Terragrunt: DEPLOY_NFS_SERVER)."
+  }
+  validation {
+    condition     = !can(regex("(^|\\.)example(\\.|$)", var.nfs_server))
+    error_message = "nfs_server is still the example placeholder: set DEPLOY_NFS_SERVER (Terragrunt) or nfs_server."
+  }
 }
 
 variable "nfs_path" {
-  description = "Exported path on nfs_server with the plugins."
+  description = "Exported path on nfs_server. pitwall uses plugins/ (read-only, shared) and data/<namespace>-<name>/ (read-write) under it. Required."
   type        = string
+
+  validation {
+    condition     = startswith(var.nfs_path, "/") && !strcontains(var.nfs_path, "..")
+    error_message = "nfs_path must be an absolute path exported by nfs_server (Terragrunt: DEPLOY_NFS_PATH)."
+  }
+}
+
+variable "nfs_capacity" {
+  description = "Size declared on the NFS PersistentVolume and its claim (NFS does not enforce it)."
+  type        = string
+  default     = "5Gi"
+}
+
+variable "nfs_init_ownership" {
+  description = "Run a root init container (CHOWN, DAC_OVERRIDE, FOWNER only) that creates plugins/ and the data directory and gives the latter to UID 10001. Needs an export without root_squash; false: create them on the server yourself (owned by 10001:10001)."
+  type        = bool
+  default     = true
 }
 
 variable "nfs_mount_options" {
@@ -204,14 +256,19 @@ variable "nfs_mount_options" {
   default     = ["nfsvers=4.1", "actimeo=10"]
 }
 
-variable "plugins_storage_class" {
-  description = "Storage class name binding the static plugins PV to its claim (needs no provisioner; must not be empty, or the cluster's default class would be applied to the claim)."
+variable "storage_class" {
+  description = "Storage class name binding the static NFS PV to its claim (needs no provisioner; must not be empty, or the cluster's default class would be applied to the claim)."
   type        = string
-  default     = "pitwall-plugins-nfs"
+  default     = "pitwall-nfs"
+
+  validation {
+    condition     = var.storage_class != ""
+    error_message = "storage_class must not be empty: the claim would get the cluster's default class and never bind the NFS volume."
+  }
 }
 
 variable "seed_default_plugins" {
-  description = "Run a Job that copies the image's default plugins (/app/plugins-default) into the NFS volume, never overwriting files already there. Needs the export to be writable by UID 10001."
+  description = "Run a Job that copies the image's default plugins (/app/plugins-default) into plugins/ on the NFS export, never overwriting files already there. Needs plugins/ writable by UID 10001 (nfs_init_ownership creates it so)."
   type        = bool
   default     = false
 }
@@ -255,12 +312,62 @@ variable "external_redis_url" {
   sensitive   = true
 }
 
-# --- Ingress ---------------------------------------------------------------------------------
+# --- public entry: Ingress or Gateway API ------------------------------------------------------
 
 variable "ingress_host" {
-  description = "Public host name; empty: no Ingress (reach the Service another way)."
+  description = "Public host name, for the Ingress or the HTTPRoute (route_kind); empty: neither (reach the Service another way)."
   type        = string
   default     = ""
+
+  validation {
+    condition     = var.ingress_host == "" || can(regex("^([a-z0-9]([-a-z0-9]*[a-z0-9])?\\.)+[a-z]{2,63}$", var.ingress_host))
+    error_message = "ingress_host must be a lower-case DNS name such as f1.my-club.org (Terragrunt: DEPLOY_HOST), or empty."
+  }
+  validation {
+    condition     = !can(regex("(^|\\.)example\\.(com|org|net)$", var.ingress_host))
+    error_message = "ingress_host is still the example placeholder: set DEPLOY_HOST (Terragrunt) or ingress_host to the name viewers open."
+  }
+}
+
+variable "route_kind" {
+  description = "How ingress_host reaches the Service: \"ingress\" (networking.k8s.io Ingress, annotated for ingress-nginx) or \"gateway\" (Gateway API HTTPRoute attached to gateway_name)."
+  type        = string
+  default     = "ingress"
+
+  validation {
+    condition     = contains(["ingress", "gateway"], var.route_kind)
+    error_message = "route_kind must be \"ingress\" or \"gateway\"."
+  }
+}
+
+variable "gateway_name" {
+  description = "With route_kind = \"gateway\": the Gateway the HTTPRoute attaches to."
+  type        = string
+  default     = ""
+}
+
+variable "gateway_namespace" {
+  description = "Namespace of gateway_name (its listener must allow routes from this namespace)."
+  type        = string
+  default     = "default"
+}
+
+variable "gateway_listener" {
+  description = "Listener (sectionName) of the Gateway to attach to; empty: every listener that admits the route."
+  type        = string
+  default     = ""
+}
+
+variable "cert_manager_cluster_issuer" {
+  description = "cert-manager ClusterIssuer that signs ingress_tls_secret_name (added as the cert-manager.io/cluster-issuer annotation and checked by the preflight); empty: TLS secret managed another way."
+  type        = string
+  default     = ""
+}
+
+variable "preflight" {
+  description = "Check before applying that the cluster has what this configuration needs (IngressClass, cert-manager ClusterIssuer, Gateway API and its Gateway) and fail with what to install. Needs list access to those kinds."
+  type        = bool
+  default     = true
 }
 
 variable "ingress_class_name" {

@@ -5,7 +5,8 @@
 //! candidates, default 100,000), `logs` (`settings.count` log lines tagged `settings.tag`,
 //! default 1,000,000), `forge` (a log line with a newline and a fake log record), `fetch` (GET
 //! `settings.url`; used for huge bodies, slow upstreams, loopback and cookies), `host` (a host it
-//! did not declare).
+//! did not declare), `socket` (WASI sockets of its own: a TCP connect and a UDP send to
+//! `settings.addr`, and a name lookup, each of which must fail).
 //!
 //! `info()` has modes too, picked without a setting (it takes none): tests patch the bytes of
 //! [`INFO_MODE`] in the built `.wasm` (same length) to `sleep`, `poll`, `spin` or `bigname`; the
@@ -106,6 +107,21 @@ impl Extractor for Abuse {
             "host" => {
                 http::get("https://not-declared.example/", &[])?;
                 Err(error(Step::Other, "fetch to an undeclared host succeeded"))
+            }
+            "socket" => {
+                let addr = settings.require("addr")?;
+                // Every way out that WASI offers besides the host's `fetch`; each must be refused.
+                let tcp = std::net::TcpStream::connect(addr).map(|_| "connected".to_string());
+                let udp = std::net::UdpSocket::bind("0.0.0.0:0")
+                    .and_then(|socket| socket.send_to(b"abuse", addr))
+                    .map(|n| format!("sent {n} bytes"));
+                let lookup = std::net::ToSocketAddrs::to_socket_addrs(&("localhost", 80))
+                    .map(|found| format!("resolved {} addresses", found.count()));
+                let outcome = |r: std::io::Result<String>| r.unwrap_or_else(|e| format!("refused ({e})"));
+                Err(error(
+                    Step::Other,
+                    format!("tcp: {}; udp: {}; lookup: {}", outcome(tcp), outcome(udp), outcome(lookup)),
+                ))
             }
             other => Err(error(Step::Other, format!("unknown mode {other:?}"))),
         }

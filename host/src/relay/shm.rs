@@ -1,0 +1,306 @@
+//! Segment bodies in shared memory, so the edge sends them without copying: a finished shared
+//! fetch that is asked for again (a hot segment) is written once into a memfd mapping
+//! ([`ShmWriter`]), viewers get [`Bytes`] that are slices of it, and when the connection writes
+//! such a slice [`send_mapped`] hands the socket the memfd's pages with `sendfile(2)` instead of
+//! copying the bytes into the kernel. A body read once stays on the heap: writing it into
+//! fresh shared memory would cost more than the one copy it saves.
+//!
+//! Every live mapping is registered by address range, so a write can tell a mapped slice from
+//! any other buffer by its pointer alone ([`locate`]). A mapping is unregistered before it is
+//! unmapped, and it lives as long as any slice of it (each slice holds an `Arc` of it), so a
+//! pointer into a registered range is always backed by that mapping's file. A mapping is written
+//! once, front to back, and never changed after a slice of a region was handed out, so the pages
+//! the kernel still references after a send hold the same bytes.
+//!
+//! Linux only, and optional: where a memfd cannot be made (another OS, a seccomp filter, the
+//! mapping limit reached) callers keep the heap chunks they had.
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc, LazyLock, RwLock,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
+
+use bytes::Bytes;
+use prometheus_client::metrics::counter::Counter;
+
+/// Bodies smaller than this stay on the heap: a file descriptor and a mapping are not worth it.
+pub const MIN_MAPPED: usize = 64 * 1024;
+/// Most mappings alive at once (each holds a file descriptor).
+const MAX_MAPPINGS: usize = 1024;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes the edge sent from shared memory without copying (`pitwall_relay_zero_copy_bytes`).
+static SENT: LazyLock<Counter> = LazyLock::new(Counter::default);
+
+/// Live mappings by start address: `(length, raw fd)`.
+static REGIONS: RwLock<BTreeMap<usize, (usize, i32)>> = RwLock::new(BTreeMap::new());
+
+#[cfg(target_os = "linux")]
+mod sys {
+    use std::{
+        os::fd::{AsRawFd, OwnedFd},
+        ptr::NonNull,
+    };
+
+    use rustix::{
+        fs::{MemfdFlags, ftruncate, memfd_create},
+        mm::{MapFlags, ProtFlags, mmap, munmap},
+    };
+
+    /// One memfd of a fixed length, mapped shared and writable.
+    pub struct Mapping {
+        pub fd: OwnedFd,
+        pub ptr: NonNull<u8>,
+        pub len: usize,
+    }
+
+    // SAFETY: the mapping is plain memory owned by this value; writers and readers touch
+    // disjoint ranges (see `ShmWriter`).
+    unsafe impl Send for Mapping {}
+    // SAFETY: as above.
+    unsafe impl Sync for Mapping {}
+
+    impl Mapping {
+        pub fn new(len: usize) -> Option<Mapping> {
+            let fd = memfd_create("pitwall-segment", MemfdFlags::CLOEXEC).ok()?;
+            ftruncate(&fd, len as u64).ok()?;
+            // SAFETY: a fresh shared mapping of a file we own, of its exact length.
+            let ptr = unsafe {
+                mmap(std::ptr::null_mut(), len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::SHARED, &fd, 0)
+            }
+            .ok()?;
+            let ptr = NonNull::new(ptr.cast::<u8>())?;
+            Some(Mapping { fd, ptr, len })
+        }
+
+        pub fn raw_fd(&self) -> i32 {
+            self.fd.as_raw_fd()
+        }
+
+        /// Writes `data` into the file at `offset` with `pwrite(2)`, not through the mapping:
+        /// the kernel fills the file's pages directly, without a page fault per 4 KiB page, and
+        /// the mapping's pages are only touched if something reads the slice in memory (the
+        /// edge sends it with `sendfile` instead).
+        pub fn write_at(&self, mut data: &[u8], mut offset: u64) -> std::io::Result<()> {
+            while !data.is_empty() {
+                let n = rustix::io::pwrite(&self.fd, data, offset)?;
+                data = &data[n..];
+                offset += n as u64;
+            }
+            Ok(())
+        }
+    }
+
+    impl Drop for Mapping {
+        fn drop(&mut self) {
+            // SAFETY: unmapping exactly what `new` mapped; no slice of it is alive (each holds
+            // an `Arc` of the mapping).
+            let _ = unsafe { munmap(self.ptr.as_ptr().cast(), self.len) };
+        }
+    }
+
+    /// `sendfile(2)` from `fd` at `offset` to `socket`.
+    pub fn sendfile(socket: i32, fd: i32, offset: usize, len: usize) -> std::io::Result<usize> {
+        use std::os::fd::BorrowedFd;
+        // SAFETY: both descriptors are open for the duration of the call: the socket belongs to
+        // the caller's stream, and `fd` to a mapping a live slice keeps alive.
+        let (socket, fd) = unsafe { (BorrowedFd::borrow_raw(socket), BorrowedFd::borrow_raw(fd)) };
+        let mut offset = offset as u64;
+        Ok(rustix::fs::sendfile(socket, fd, Some(&mut offset), len)?)
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod sys {
+    use std::ptr::NonNull;
+
+    pub struct Mapping {
+        pub ptr: NonNull<u8>,
+        pub len: usize,
+    }
+
+    impl Mapping {
+        pub fn new(_len: usize) -> Option<Mapping> {
+            None
+        }
+
+        pub fn raw_fd(&self) -> i32 {
+            -1
+        }
+
+        pub fn write_at(&self, _data: &[u8], _offset: u64) -> std::io::Result<()> {
+            Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+        }
+    }
+
+    pub fn sendfile(_socket: i32, _fd: i32, _offset: usize, _len: usize) -> std::io::Result<usize> {
+        Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+    }
+}
+
+/// A registered mapping; unregistered (then unmapped) when the last slice of it goes.
+struct Registered(sys::Mapping);
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        REGIONS.write().unwrap_or_else(|p| p.into_inner()).remove(&(self.0.ptr.as_ptr() as usize));
+        LIVE.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A written region of a mapping, the owner behind a [`Bytes`] slice.
+struct Region {
+    map: Arc<Registered>,
+    offset: usize,
+    len: usize,
+}
+
+impl AsRef<[u8]> for Region {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: `offset..offset + len` lies inside the mapping (checked when the region was
+        // written) and is never written again; the mapping lives as long as `self.map`.
+        unsafe { std::slice::from_raw_parts(self.map.0.ptr.as_ptr().add(self.offset), self.len) }
+    }
+}
+
+/// Writes one body front to back into a fresh mapping and hands out each written part as
+/// [`Bytes`] backed by it.
+pub struct ShmWriter {
+    map: Arc<Registered>,
+    filled: usize,
+}
+
+impl ShmWriter {
+    /// A mapping for a body of `len` bytes; `None` when it is too small to be worth one or
+    /// no mapping can be made.
+    pub fn new(len: usize) -> Option<ShmWriter> {
+        if len < MIN_MAPPED {
+            return None;
+        }
+        if LIVE.fetch_add(1, Ordering::Relaxed) >= MAX_MAPPINGS {
+            LIVE.fetch_sub(1, Ordering::Relaxed);
+            return None;
+        }
+        let Some(mapping) = sys::Mapping::new(len) else {
+            LIVE.fetch_sub(1, Ordering::Relaxed);
+            return None;
+        };
+        let start = mapping.ptr.as_ptr() as usize;
+        REGIONS.write().unwrap_or_else(|p| p.into_inner()).insert(start, (len, mapping.raw_fd()));
+        Some(ShmWriter { map: Arc::new(Registered(mapping)), filled: 0 })
+    }
+
+    /// Copies `data` after what was written so far and returns it as a slice of the mapping;
+    /// `None` when it does not fit or cannot be written.
+    pub fn append(&mut self, data: &[u8]) -> Option<Bytes> {
+        let end = self.filled.checked_add(data.len()).filter(|end| *end <= self.map.0.len)?;
+        // `filled..end` is inside the file and no slice of it was handed out yet, so nothing
+        // reads it while it is written.
+        self.map.0.write_at(data, self.filled as u64).ok()?;
+        let region = Region { map: self.map.clone(), offset: self.filled, len: data.len() };
+        self.filled = end;
+        Some(Bytes::from_owner(region))
+    }
+
+    /// `chunks` written one after the other into a fresh mapping, as one slice of it.
+    pub fn whole(chunks: &[Bytes]) -> Option<Bytes> {
+        let mut writer = ShmWriter::new(chunks.iter().map(Bytes::len).sum())?;
+        for chunk in chunks {
+            writer.append(chunk)?;
+        }
+        Some(writer.written())
+    }
+
+    /// Everything written so far as one slice.
+    pub fn written(&self) -> Bytes {
+        Bytes::from_owner(Region { map: self.map.clone(), offset: 0, len: self.filled })
+    }
+}
+
+/// Where `buf` lives if it lies inside a live mapping: `(fd, offset)`.
+pub fn locate(buf: &[u8]) -> Option<(i32, usize)> {
+    if LIVE.load(Ordering::Relaxed) == 0 || buf.is_empty() {
+        return None;
+    }
+    let addr = buf.as_ptr() as usize;
+    let regions = REGIONS.read().unwrap_or_else(|p| p.into_inner());
+    let (&start, &(len, fd)) = regions.range(..=addr).next_back()?;
+    (addr + buf.len() <= start + len).then_some((fd, addr - start))
+}
+
+/// Sends a mapped slice located by [`locate`] on `socket` without copying: `sendfile(2)`.
+pub fn send_mapped(socket: i32, (fd, offset): (i32, usize), len: usize) -> std::io::Result<usize> {
+    let sent = sys::sendfile(socket, fd, offset, len)?;
+    SENT.inc_by(sent as u64);
+    Ok(sent)
+}
+
+/// The counter of bytes sent without copying, for `/metrics`.
+pub fn sent() -> Counter {
+    SENT.clone()
+}
+
+/// Mappings alive right now.
+pub fn live() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_parts_are_slices_of_one_mapping_that_locate_finds() {
+        let before = live();
+        let mut writer = ShmWriter::new(MIN_MAPPED * 2).expect("a memfd mapping");
+        let a = writer.append(&[1u8; 1000]).unwrap();
+        let b = writer.append(&[2u8; 500]).unwrap();
+        assert_eq!(&a[..], &[1u8; 1000][..]);
+        assert_eq!(&b[..], &[2u8; 500][..]);
+        let (fd, offset) = locate(&b).expect("a mapped slice");
+        assert_eq!(offset, 1000);
+        assert!(fd >= 0);
+        assert_eq!(locate(&b[10..20]).map(|(_, o)| o), Some(1010));
+        assert_eq!(locate(&[0u8; 100]), None, "other memory is not mapped");
+        let whole = writer.written();
+        assert_eq!(whole.len(), 1500);
+        assert!(writer.append(&vec![0u8; MIN_MAPPED * 2]).is_none(), "past the length");
+        drop((writer, a, b));
+        assert_eq!(live(), before + 1, "the last slice keeps the mapping");
+        drop(whole);
+        assert_eq!(live(), before);
+    }
+
+    #[test]
+    fn small_bodies_stay_on_the_heap() {
+        assert!(ShmWriter::new(MIN_MAPPED - 1).is_none());
+    }
+
+    #[test]
+    fn sendfile_sends_the_mapped_bytes() {
+        use std::{io::Read, os::fd::AsRawFd};
+        let mut writer = ShmWriter::new(MIN_MAPPED).unwrap();
+        let data: Vec<u8> = (0..MIN_MAPPED).map(|i| (i % 251) as u8).collect();
+        let part = writer.append(&data).unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let sender = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut receiver, _) = listener.accept().unwrap();
+        let located = locate(&part[100..]).unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            receiver.read_to_end(&mut got).unwrap();
+            got
+        });
+        let mut sent = 0;
+        while sent < part.len() - 100 {
+            sent += send_mapped(sender.as_raw_fd(), (located.0, located.1 + sent), part.len() - 100 - sent)
+                .unwrap();
+        }
+        drop(sender);
+        assert_eq!(reader.join().unwrap(), data[100..]);
+    }
+}
