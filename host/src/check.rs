@@ -167,7 +167,8 @@ async fn prepare(engine: &Arc<ExtractorEngine>, file: &std::path::Path) -> Resul
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let sha = crate::extract::registry::sha256_hex(&bytes);
     let component = engine.compile(&bytes, &sha).map_err(|e| e.to_string())?;
-    engine.prepare(&component).await.map_err(|e| e.to_string())
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    engine.prepare_file(&component, &name).await.map_err(|e| e.to_string())
 }
 
 /// The session to extract for: `--session`, else the live one, else the next; without a

@@ -418,6 +418,41 @@ impl FileConfig {
                 });
             }
         }
+        for (name, limits) in &x.plugin {
+            let key = |field: &str| format!("extractors.plugin.{name}.{field}");
+            let name_ok = !name.is_empty()
+                && name.len() <= 64
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+            if !name_ok {
+                return Err(ConfigError {
+                    origin: origin.into(),
+                    key: format!("extractors.plugin.{name:?}"),
+                    message: "is not a plugin name: use the plugin's id (e.g. \"demo-site\") or its file name without .wasm (e.g. \"demo_site\"), up to 64 letters, digits, '-', '_' or '.'".into(),
+                });
+            }
+            if let Some(mb) = limits.memory_mb
+                && !(8..=4096).contains(&mb)
+            {
+                return Err(ConfigError {
+                    origin: origin.into(),
+                    key: key("memory_mb"),
+                    message: format!("must be between 8 and 4096 (MiB), not {mb}"),
+                });
+            }
+            for (field, value) in
+                [("call_timeout", limits.call_timeout), ("load_timeout", limits.load_timeout)]
+            {
+                if let Some(d) = value
+                    && !(Duration::from_secs(1)..=Duration::from_secs(600)).contains(&d)
+                {
+                    return Err(ConfigError {
+                        origin: origin.into(),
+                        key: key(field),
+                        message: format!("must be between 1s and 10m, not {}", humantime::format_duration(d)),
+                    });
+                }
+            }
+        }
         if self.health.fail_threshold == 0 {
             return Err(ConfigError {
                 origin: origin.into(),
@@ -622,6 +657,26 @@ pub struct ExtractorsConfig {
     pub fetch_body_mb: u32,
     /// Calls running at once.
     pub concurrent_calls: u32,
+    /// `[extractors.plugin.NAME]`: limits for one plugin instead of the ones above, by plugin id
+    /// or plugin file name without `.wasm` (`_` and `-` equal). For components that carry a
+    /// language runtime (JavaScript, Python) and need more memory or a longer load.
+    pub plugin: BTreeMap<String, PluginLimitsConfig>,
+}
+
+/// `[extractors.plugin.NAME]`: what one plugin gets instead of the `[extractors]` defaults.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PluginLimitsConfig {
+    /// Linear memory one call may use, in MiB (default: `extractors.memory_mb`).
+    pub memory_mb: Option<u32>,
+    /// Wall time one `extract` call may take (default: `extractors.call_timeout`).
+    #[serde(default, with = "humantime_serde")]
+    pub call_timeout: Option<Duration>,
+    /// Wall time loading the plugin (instantiate + `info()`) may take (default: the smaller of
+    /// 10s and its call timeout). Compiling is not part of it: it runs before, off the deadline,
+    /// and once per plugin version (the compiled cache keeps it across restarts).
+    #[serde(default, with = "humantime_serde")]
+    pub load_timeout: Option<Duration>,
 }
 
 impl Default for ExtractorsConfig {
@@ -632,6 +687,7 @@ impl Default for ExtractorsConfig {
             memory_mb: 64,
             fetch_body_mb: 8,
             concurrent_calls: 16,
+            plugin: BTreeMap::new(),
         }
     }
 }

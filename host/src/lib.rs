@@ -355,7 +355,20 @@ pub(crate) fn engine(
         concurrent_calls: x.concurrent_calls,
         ..extract::Limits::default()
     };
-    extract::ExtractorEngine::new(limits, guard, Some(config.cache_dir())).map_err(RunError::Engine)
+    let plugin_limits = x
+        .plugin
+        .iter()
+        .map(|(name, p)| {
+            let limits = extract::PluginLimits {
+                memory_bytes: p.memory_mb.map(|mb| mb as usize * 1024 * 1024),
+                call_timeout: p.call_timeout,
+                load_timeout: p.load_timeout,
+            };
+            (name.clone(), limits)
+        })
+        .collect();
+    extract::ExtractorEngine::with_plugin_limits(limits, plugin_limits, guard, Some(config.cache_dir()))
+        .map_err(RunError::Engine)
 }
 
 /// Memory for segments shared between viewers (single-flight buffers); past it, pass-through.

@@ -1,9 +1,11 @@
 //! `cargo xtask`: the single home of pitwall's build glue.
 //!
-//! - `build`: release host and testbed, guest extractor components (`target/plugins/*.wasm`), web app.
+//! - `build`: release host and testbed, guest extractor components (`target/plugins/*.wasm`), the
+//!   JavaScript extractors (`target/plugins-js/*.wasm`, see [`js`]), web app.
 //! - `demo`: build, then run pitwall with the built-in demo sources.
 //! - `ci`: install what is missing, check formatting and lints, build, run every suite.
 //! - `bench`: build release and measure; results go to `docs/BENCHMARKS.md`.
+//! - `js`: only the JavaScript part of `ci` and `build`: `node --test`, then `target/plugins-js`.
 //! - `new-extractor NAME [--out DIR]`: a new extractor crate from `extractor-sdk/template/`;
 //!   `check-template`: the CI check that one made outside the workspace builds, tests and runs.
 //! - `soak`: play a live session's URL in Chromium for minutes while tokens expire and a feed dies.
@@ -13,6 +15,7 @@
 mod bench;
 mod bench_relay;
 mod install;
+mod js;
 mod process;
 mod python;
 mod soak;
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         "ci" => ci(),
         "bench" if args.get(1).map(String::as_str) == Some("relay") => bench::relay_only(&root()),
         "bench" => bench::run(&root()),
+        "js" => step("JavaScript: node --test", js::test).and_then(|()| step("JavaScript: build", js::build)),
         "check-template" => {
             template::check_outside_workspace(&root().join("target").join(Profile::Dev.dir()))
         }
@@ -88,7 +92,7 @@ fn main() -> ExitCode {
         }),
         _ => {
             eprintln!(
-                "usage: cargo xtask <build|demo|ci|bench|soak [--minutes N] [--token-ttl D] [--kill FEED@AFTER[+FOR]] [--release]>"
+                "usage: cargo xtask <build|demo|ci|bench|js|soak [--minutes N] [--token-ttl D] [--kill FEED@AFTER[+FOR]] [--release]>"
             );
             return ExitCode::from(if task == "help" || task == "--help" { 0 } else { 2 });
         }
@@ -130,6 +134,7 @@ fn build(profile: Profile) -> Result {
         run(cargo().args(["build", "-p", "pitwall", "-p", "pitwall-testbed"]).args(profile.args()))
     })?;
     step("build guest extractors", build_guests)?;
+    step("build JavaScript extractors", js::build)?;
     step("build web app", || run(&mut npm(&["run", "build"])))
 }
 
@@ -177,6 +182,8 @@ fn ci() -> Result {
         run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
     })?;
     step("build guest extractors", build_guests)?;
+    step("JavaScript extractors: node --test (replay, finder vectors)", js::test)?;
+    step("JavaScript extractors: build", js::build)?;
     step("python extractors: build + pytest", || python::build_and_test(&root))?;
     step("web app: svelte-check", || run(&mut npm(&["run", "check"])))?;
     step("web app: eslint", || run(&mut npm(&["run", "lint"])))?;

@@ -11,6 +11,7 @@
 //! store, the instance and any wait in progress. The shared async executor never runs guest code.
 
 use std::{
+    collections::BTreeMap,
     future::Future,
     path::PathBuf,
     sync::Arc,
@@ -69,6 +70,42 @@ impl Default for Limits {
     }
 }
 
+/// What one plugin gets instead of the engine's [`Limits`] (`[extractors.plugin.NAME]`): a
+/// JavaScript or Python component carries its language's runtime, so it may need more memory
+/// or a longer load than a Rust one. Unset fields keep the engine's value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PluginLimits {
+    /// Linear memory one call of this plugin may use.
+    pub memory_bytes: Option<usize>,
+    /// Wall time one `extract` call of this plugin may take.
+    pub call_timeout: Option<Duration>,
+    /// Wall time instantiating this plugin and running its `info()` may take while loading.
+    pub load_timeout: Option<Duration>,
+}
+
+/// Per-plugin limits by name: a plugin id (`demo-site`) or a plugin file's name without
+/// `.wasm`. Names compare case-insensitively with `_` and `-` equal, so `demo_site.wasm` and the
+/// id `demo-site` are one name. While a file loads its id is not known yet, so the load deadline
+/// and memory come from the entry matching the file name; calls use the entry matching the id,
+/// else the file name.
+pub type PluginLimitsTable = BTreeMap<String, PluginLimits>;
+
+/// The limits one plugin's calls run under, resolved from [`Limits`] and its [`PluginLimits`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallLimits {
+    /// Wall time one `extract` call may take.
+    pub call_timeout: Duration,
+    /// Wall time loading (instantiate + `info()`) may take.
+    pub load_timeout: Duration,
+    /// Linear memory one call may use.
+    pub memory_bytes: usize,
+}
+
+/// `name` as a [`PluginLimitsTable`] key: lower-case, `_` as `-`, without `.wasm`.
+pub fn plugin_key(name: &str) -> String {
+    name.strip_suffix(".wasm").unwrap_or(name).to_ascii_lowercase().replace('_', "-")
+}
+
 /// Why a component could not be loaded.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum LoadError {
@@ -104,6 +141,8 @@ pub struct Prepared {
     pub info: PluginInfo,
     /// The API version the component was built against (from its WIT interface names).
     pub api: String,
+    /// The limits its calls run under (the engine's, or its `[extractors.plugin.NAME]`).
+    pub limits: CallLimits,
 }
 
 /// How an isolated guest call ended when it did not return.
@@ -119,6 +158,7 @@ pub struct ExtractorEngine {
     engine: Engine,
     linker: Linker<GuestState>,
     limits: Limits,
+    plugin_limits: PluginLimitsTable,
     policy: FetchPolicy,
     cache: CompiledCache,
 }
@@ -130,6 +170,22 @@ impl ExtractorEngine {
         guard: &UpstreamGuard,
         cache_dir: Option<PathBuf>,
     ) -> anyhow::Result<Arc<Self>> {
+        Self::with_plugin_limits(limits, PluginLimitsTable::new(), guard, cache_dir)
+    }
+
+    /// [`Self::new`] with per-plugin limits (keys as [`plugin_key`] makes them). The instance
+    /// pool's memory slots are sized for the largest cap; each call is still held to its own
+    /// plugin's cap by its store.
+    pub fn with_plugin_limits(
+        limits: Limits,
+        plugin_limits: PluginLimitsTable,
+        guard: &UpstreamGuard,
+        cache_dir: Option<PathBuf>,
+    ) -> anyhow::Result<Arc<Self>> {
+        let plugin_limits: PluginLimitsTable =
+            plugin_limits.into_iter().map(|(name, l)| (plugin_key(&name), l)).collect();
+        let largest_memory =
+            plugin_limits.values().filter_map(|l| l.memory_bytes).fold(limits.memory_bytes, usize::max);
         let mut pool = PoolingAllocationConfig::default();
         let slots = limits.concurrent_calls.max(1) + 8; // + room for info() calls while loading
         pool.total_component_instances(slots)
@@ -138,7 +194,7 @@ impl ExtractorEngine {
             .total_tables(slots * 8)
             .total_stacks(slots)
             .max_memories_per_component(2)
-            .max_memory_size(limits.memory_bytes);
+            .max_memory_size(largest_memory);
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
@@ -166,12 +222,27 @@ impl ExtractorEngine {
             }
         })?;
         let cache = CompiledCache::open(cache_dir);
-        Ok(Arc::new(ExtractorEngine { engine, linker, limits, policy, cache }))
+        Ok(Arc::new(ExtractorEngine { engine, linker, limits, plugin_limits, policy, cache }))
     }
 
     /// The limits every call runs under.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// The limits of the plugin known by `names` (its id and/or file name; the first with a
+    /// `[extractors.plugin.NAME]` entry wins), else the engine's. Without its own
+    /// `load_timeout`, loading gets the engine's, capped at the plugin's call timeout.
+    pub fn limits_for(&self, names: &[&str]) -> CallLimits {
+        let entry = names.iter().find_map(|n| self.plugin_limits.get(&plugin_key(n)));
+        let call_timeout = entry.and_then(|e| e.call_timeout).unwrap_or(self.limits.call_timeout);
+        let load_timeout =
+            entry.and_then(|e| e.load_timeout).unwrap_or_else(|| self.limits.load_timeout.min(call_timeout));
+        CallLimits {
+            call_timeout,
+            load_timeout,
+            memory_bytes: entry.and_then(|e| e.memory_bytes).unwrap_or(self.limits.memory_bytes),
+        }
     }
 
     /// Compiles `bytes` (sha256 `sha`), using and filling the local compiled-artefact cache.
@@ -200,8 +271,19 @@ impl ExtractorEngine {
     }
 
     /// Checks the API version, links the component, and asks it who it is (within
-    /// `load_timeout`, isolated like a call).
+    /// `load_timeout`, isolated like a call), under the engine's own limits.
     pub async fn prepare(self: &Arc<Self>, component: &Component) -> Result<Prepared, LoadError> {
+        self.prepare_file(component, "").await
+    }
+
+    /// [`Self::prepare`] for the plugin file `file` (e.g. `demo_site.wasm`): loading runs under
+    /// the limits the file name selects, calls under those its id (else its file name) selects.
+    pub async fn prepare_file(
+        self: &Arc<Self>,
+        component: &Component,
+        file: &str,
+    ) -> Result<Prepared, LoadError> {
+        let loading = self.limits_for(&[file]);
         let api = check_api(&self.engine, component)?;
         let pre = self
             .linker
@@ -209,11 +291,12 @@ impl ExtractorEngine {
             .map_err(|e| LoadError::Api(format!("cannot link: {e:#}")))?;
         let pre = ExtractorPre::new(pre)
             .map_err(|e| LoadError::Api(format!("does not export the extractor world: {e:#}")))?;
-        let limit = self.limits.load_timeout;
+        let limit = loading.load_timeout;
         let engine = self.clone();
         let loader = pre.clone();
         let outcome = isolated(limit, (), move |runtime| async move {
-            let mut store = engine.store("(loading)", HostGrants::default(), limit, runtime);
+            let mut store =
+                engine.store("(loading)", HostGrants::default(), limit, loading.memory_bytes, runtime);
             let instance = loader.instantiate_async(&mut store).await?;
             instance.call_info(&mut store).await
         })
@@ -225,7 +308,8 @@ impl ExtractorEngine {
             Err(Isolation::Crashed(e)) => return Err(LoadError::Info(format!("loader crashed: {e}"))),
         };
         caps::check_info(&info).map_err(LoadError::Manifest)?;
-        Ok(Prepared { pre, info, api })
+        let limits = self.limits_for(&[&info.id, file]);
+        Ok(Prepared { pre, info, api, limits })
     }
 
     /// A store for one guest call of `plugin`, ending `limit` from now. Running guest code
@@ -236,10 +320,11 @@ impl ExtractorEngine {
         plugin: &str,
         grants: HostGrants,
         limit: Duration,
+        memory_bytes: usize,
         runtime: tokio::runtime::Handle,
     ) -> Store<GuestState> {
         let limits = StoreLimitsBuilder::new()
-            .memory_size(self.limits.memory_bytes)
+            .memory_size(memory_bytes)
             .instances(64)
             .trap_on_grow_failure(true)
             .build();
@@ -258,7 +343,7 @@ impl ExtractorEngine {
         store
     }
 
-    /// Runs `extract` in a fresh instance, isolated, within `call_timeout`, fetching what the
+    /// Runs `extract` in a fresh instance, isolated, within the plugin's `call_timeout`, fetching what the
     /// plugin declares plus `granted` (the source's `allow_hosts`); checks the answer against
     /// [`caps`]. `slot` (a concurrency permit) is held until the guest's thread is done.
     pub async fn call_extract(
@@ -269,12 +354,13 @@ impl ExtractorEngine {
         grants: HostGrants,
         slot: impl Send + 'static,
     ) -> Result<Vec<StreamCandidate>, CallError> {
-        let limit = self.limits.call_timeout;
+        let limit = plugin.limits.call_timeout;
+        let memory = plugin.limits.memory_bytes;
         let engine = self.clone();
         let pre = plugin.pre.clone();
         let id = plugin.info.id.clone();
         let outcome = isolated(limit, slot, move |runtime| async move {
-            let mut store = engine.store(&id, grants, limit, runtime);
+            let mut store = engine.store(&id, grants, limit, memory, runtime);
             let instance = pre.instantiate_async(&mut store).await.map_err(|e| CallError {
                 step: "other",
                 detail: format!("instantiate: {}", trap_message(&e)),
@@ -401,6 +487,47 @@ pub fn step_names() -> [&'static str; 6] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plugin_limits_by_id_or_file_name() {
+        assert_eq!(plugin_key("Demo_Site.wasm"), "demo-site");
+        let limits = Limits {
+            call_timeout: Duration::from_secs(20),
+            load_timeout: Duration::from_secs(10),
+            ..Limits::default()
+        };
+        let table = PluginLimitsTable::from([
+            (
+                "py_site".to_string(),
+                PluginLimits { memory_bytes: Some(256 << 20), ..PluginLimits::default() },
+            ),
+            (
+                "js-site".to_string(),
+                PluginLimits { call_timeout: Some(Duration::from_secs(5)), ..PluginLimits::default() },
+            ),
+            (
+                "slow".to_string(),
+                PluginLimits { load_timeout: Some(Duration::from_secs(60)), ..PluginLimits::default() },
+            ),
+        ]);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let _guard = runtime.enter();
+        let engine =
+            ExtractorEngine::with_plugin_limits(limits, table, &UpstreamGuard::new(&[]), None).unwrap();
+        let defaults = CallLimits {
+            call_timeout: Duration::from_secs(20),
+            load_timeout: Duration::from_secs(10),
+            memory_bytes: 64 << 20,
+        };
+        assert_eq!(engine.limits_for(&["other", "other.wasm"]), defaults);
+        // By file name while loading (the id is unknown), by id or file name for calls.
+        assert_eq!(engine.limits_for(&["py-site.wasm"]).memory_bytes, 256 << 20);
+        assert_eq!(engine.limits_for(&["some-id", "py_site.wasm"]).memory_bytes, 256 << 20);
+        let js = engine.limits_for(&["js-site"]);
+        assert_eq!((js.call_timeout, js.load_timeout), (Duration::from_secs(5), Duration::from_secs(5)));
+        assert_eq!(js.memory_bytes, 64 << 20, "unset fields keep the engine's value");
+        assert_eq!(engine.limits_for(&["slow"]).load_timeout, Duration::from_secs(60));
+    }
 
     #[test]
     fn api_versions() {

@@ -10,5 +10,5 @@ pub mod engine;
 pub mod host_api;
 pub mod registry;
 
-pub use engine::{CallError, ExtractorEngine, Limits};
+pub use engine::{CallError, CallLimits, ExtractorEngine, Limits, PluginLimits, PluginLimitsTable};
 pub use registry::PluginRegistry;

@@ -256,7 +256,7 @@ impl PluginRegistry {
             Ok(Err(e)) => return self.reject(file, sha, e.to_string()),
             Err(e) => return self.reject(file, sha, format!("compiler crashed: {e}")),
         };
-        let prepared = match self.engine.prepare(&component).await {
+        let prepared = match self.engine.prepare_file(&component, file).await {
             Ok(prepared) => prepared,
             Err(e) => return self.reject(file, sha, e.to_string()),
         };

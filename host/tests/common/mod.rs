@@ -496,3 +496,47 @@ pub fn feed_source(testbed: &Testbed, feed: &str, poll: Duration) -> pitwall::co
         ..source(&format!("tb-{feed}"), "demo-site", &[("page", &page)])
     }
 }
+
+/// Builds the JavaScript guest in `dir` (relative to the workspace root, e.g.
+/// `extractors-js/demo-site`: a `package.json` and `src/extractor.js`) to `out` (relative to
+/// the target directory, e.g. `plugins-js/demo_site.wasm`, where `cargo xtask build` puts it)
+/// unless `out` is newer than the guest's and the JS SDK's sources, and returns its path. Runs
+/// `npm ci` where `node_modules` is missing. One build at a time per test binary.
+pub fn js_guest(dir: &str, out: &str) -> PathBuf {
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = BUILDING.lock().unwrap_or_else(|p| p.into_inner());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let (guest, sdk, out) = (root.join(dir), root.join("extractor-sdk-js"), target.join(out));
+    for dir in [&sdk, &guest] {
+        if !dir.join("node_modules").is_dir() {
+            let status = Command::new("npm").arg("ci").current_dir(dir).status().expect("run npm (Node 20+)");
+            assert!(status.success(), "npm ci in {} failed", dir.display());
+        }
+    }
+    fn newest(path: &Path) -> std::time::SystemTime {
+        let own = std::fs::metadata(path).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
+        let children = std::fs::read_dir(path).into_iter().flatten().flatten().map(|e| newest(&e.path()));
+        children.fold(own, std::time::SystemTime::max)
+    }
+    let inputs = [
+        guest.join("src"),
+        guest.join("package.json"),
+        sdk.join("src"),
+        sdk.join("wit"),
+        sdk.join("package-lock.json"),
+    ];
+    let built = std::fs::metadata(&out).and_then(|m| m.modified()).ok();
+    if built.is_none_or(|b| inputs.iter().any(|i| newest(i) > b)) {
+        let status = Command::new("node")
+            .arg(sdk.join("bin/pitwall-extractor-build.js"))
+            .arg("src/extractor.js")
+            .arg("-o")
+            .arg(&out)
+            .current_dir(&guest)
+            .status()
+            .expect("run node (Node 20+)");
+        assert!(status.success(), "building the JS guest {dir} failed");
+    }
+    out
+}
