@@ -3,7 +3,8 @@
 //! - `build`: release host and testbed, guest extractor components (`target/plugins/*.wasm`), web app.
 //! - `demo`: build, then run pitwall with the built-in demo sources.
 //! - `ci`: install what is missing, check formatting and lints, build, run every suite.
-//! - `bench`: build release and measure; results go to `docs/BENCHMARKS.md`.
+//! - `bench`: build release and measure; results go to `docs/BENCHMARKS.md`. `bench viewers`:
+//!   simulated hls.js viewers ramped against `pitwall --demo` (`pitwall-loadgen`), the capacity figure.
 //! - `new-extractor NAME [--out DIR]`: a new extractor crate from `extractor-sdk/template/`;
 //!   `check-template`: the CI check that one made outside the workspace builds, tests and runs.
 //! - `soak`: play a live session's URL in Chromium for minutes while tokens expire and a feed dies.
@@ -12,6 +13,7 @@
 
 mod bench;
 mod bench_relay;
+mod bench_viewers;
 mod install;
 mod process;
 mod soak;
@@ -75,6 +77,7 @@ fn main() -> ExitCode {
         "build" => build(Profile::Release),
         "demo" => demo(),
         "ci" => ci(),
+        "bench" if args.get(1).map(String::as_str) == Some("viewers") => bench_viewers::run(&root(), &args[2..]),
         "bench" => bench::run(&root()),
         "check-template" => {
             template::check_outside_workspace(&root().join("target").join(Profile::Dev.dir()))
@@ -86,7 +89,7 @@ fn main() -> ExitCode {
         }),
         _ => {
             eprintln!(
-                "usage: cargo xtask <build|demo|ci|bench|soak [--minutes N] [--token-ttl D] [--kill FEED@AFTER[+FOR]] [--release]>"
+                "usage: cargo xtask <build|demo|ci|bench [viewers [--max N] [--step-secs S] [--kbps K]]|soak [--minutes N] [--token-ttl D] [--kill FEED@AFTER[+FOR]] [--release]>"
             );
             return ExitCode::from(if task == "help" || task == "--help" { 0 } else { 2 });
         }
