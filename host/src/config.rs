@@ -812,10 +812,7 @@ settings = { page = "https://example.invalid/watch/main" }
     fn demo_knobs_need_demo_and_a_useful_token_lifetime() {
         let load = |args: &[&str]| Config::load(Cli::parse_from(args).flags);
         assert_eq!(load(&["pitwall", "--demo-kill", "main@90s"]).unwrap_err().key, "--demo-kill");
-        assert_eq!(
-            load(&["pitwall", "--demo-segment-kbps", "5000"]).unwrap_err().key,
-            "--demo-segment-kbps"
-        );
+        assert_eq!(load(&["pitwall", "--demo-segment-kbps", "5000"]).unwrap_err().key, "--demo-segment-kbps");
         assert_eq!(
             load(&["pitwall", "--demo", "--demo-token-ttl", "2s"]).unwrap_err().key,
             "--demo-token-ttl"

@@ -64,12 +64,8 @@ fn listing(text: &str) -> (u64, Vec<(u64, String)>) {
     let m3u8_rs::Playlist::MediaPlaylist(p) = m3u8_rs::parse_playlist_res(text.as_bytes()).unwrap() else {
         panic!("not a media playlist: {text}")
     };
-    let segments = p
-        .segments
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (p.media_sequence + i as u64, s.uri.clone()))
-        .collect();
+    let segments =
+        p.segments.iter().enumerate().map(|(i, s)| (p.media_sequence + i as u64, s.uri.clone())).collect();
     (p.media_sequence, segments)
 }
 
@@ -79,6 +75,8 @@ struct Playback {
     named: BTreeMap<u64, String>,
     last_media_sequence: u64,
     segments_fetched: usize,
+    /// Reloads whose media sequence was lower than the one before (the other replica's).
+    rewinds: Vec<String>,
 }
 
 /// Plays `path` (a master, fetched from `replicas[0]`) for [`RELOADS`] reloads that bring a new
@@ -95,7 +93,8 @@ async fn alternate(replicas: [&str; 2], master_path: &str, feed: &str) -> Playba
     let variant = variant.split('?').next().unwrap().to_string();
     let expected = &feed_by_name(feed).unwrap().variants[2];
     assert_eq!(expected.label, "720p");
-    let mut seen = Playback { named: BTreeMap::new(), last_media_sequence: 0, segments_fetched: 0 };
+    let mut seen =
+        Playback { named: BTreeMap::new(), last_media_sequence: 0, segments_fetched: 0, rewinds: Vec::new() };
     let last_on_a = |text: &str| listing(text).1.last().map(|(seq, _)| *seq);
     let first = String::from_utf8(get_ok(&format!("{}{variant}", replicas[0])).await.to_vec()).unwrap();
     // Bounded: 2 s segments, so the edge moves within 10 s.
@@ -117,12 +116,14 @@ async fn alternate(replicas: [&str; 2], master_path: &str, feed: &str) -> Playba
         turn += 1;
         let text = String::from_utf8(get_ok(&format!("{replica}{variant}")).await.to_vec()).unwrap();
         let (media_sequence, segments) = listing(&text);
-        assert!(
-            media_sequence >= seen.last_media_sequence,
-            "{master_path}: media sequence went back from {} to {media_sequence} on {replica}:\n{text}",
-            seen.last_media_sequence
-        );
-        seen.last_media_sequence = media_sequence;
+        // Collected, not asserted at once, so one run shows every URL's rewinds.
+        if media_sequence < seen.last_media_sequence {
+            seen.rewinds.push(format!(
+                "{master_path}: media sequence went back from {} to {media_sequence} on {replica}",
+                seen.last_media_sequence
+            ));
+        }
+        seen.last_media_sequence = seen.last_media_sequence.max(media_sequence);
         for (seq, uri) in &segments {
             let path = uri.split('?').next().unwrap().to_string();
             let first = seen.named.entry(*seq).or_insert_with(|| path.clone());
@@ -248,4 +249,10 @@ async fn a_viewer_alternating_between_two_replicas_plays_on_and_upstream_load_is
         .filter_map(|feed| stats[format!("/demo-tv/watch/{feed}")].as_u64())
         .sum();
     assert_eq!(watched, counts[0] + counts[1], "site requests match the extractions counted: {stats}");
+
+    // Each replica answers a playlist from its own copy of the upstream's for up to the relay's
+    // playlist coalescing period, so without a shared copy one may answer a version older than
+    // the other just did.
+    let rewinds: Vec<&String> = live.rewinds.iter().chain(&session_url.rewinds).collect();
+    assert!(rewinds.is_empty(), "a viewer alternating between replicas saw playlists go back: {rewinds:#?}");
 }

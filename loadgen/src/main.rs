@@ -60,7 +60,10 @@ struct Step {
     upstream_per_segment: Option<f64>,
     cpu_percent: Option<f64>,
     own_cpu_percent: Option<f64>,
+    /// Mean RSS over the step's second half.
     rss_kib: Option<u64>,
+    /// Peak of the relay's shared segment buffers during the step (the allocator keeps what
+    /// they once held, so the peak is what RSS carries of them).
     shared_kib: Option<u64>,
 }
 
@@ -69,7 +72,8 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).no_proxy().build()?;
     let (session, masters) = discover(&http, &args.url, Duration::from_secs(args.discover_secs)).await?;
-    eprintln!("loadgen: session {session}; {} masters: {:?}", masters.len(), masters);
+    let shown: Vec<&str> = masters.iter().map(Url::path).collect();
+    eprintln!("loadgen: session {session}; viewers spread over {}", shown.join(", "));
 
     let recorder = Arc::new(Recorder::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -99,8 +103,12 @@ async fn main() -> anyhow::Result<()> {
         let own_before = proc::cpu_ticks(std::process::id());
         let started = Instant::now();
         let mut rss = Vec::new();
+        let mut shared_peak: Option<u64> = None;
         while started.elapsed() < Duration::from_secs(args.step_secs) {
             tokio::time::sleep(Duration::from_secs(1)).await;
+            if let Some(bytes) = shared_bytes(&http, &args.url).await {
+                shared_peak = Some(shared_peak.unwrap_or(0).max(bytes));
+            }
             if started.elapsed() * 2 >= Duration::from_secs(args.step_secs)
                 && let Some(kib) = args.pid.and_then(proc::rss_kib)
             {
@@ -139,7 +147,7 @@ async fn main() -> anyhow::Result<()> {
             cpu_percent: cpu(cpu_before, args.pid),
             own_cpu_percent: cpu(own_before, Some(std::process::id())),
             rss_kib: (!rss.is_empty()).then(|| rss.iter().sum::<u64>() / rss.len() as u64),
-            shared_kib: shared_bytes(&http, &args.url).await.map(|b| b / 1024),
+            shared_kib: shared_peak.map(|b| b / 1024),
         };
         eprintln!("loadgen: {}", row(&step));
         let overloaded = step.outcome.stalled * 2 > n;
@@ -151,8 +159,9 @@ async fn main() -> anyhow::Result<()> {
     }
     stop.store(true, Ordering::Relaxed);
     // Viewers end within a target duration plus a request timeout; do not wait longer.
-    let _ = tokio::time::timeout(Duration::from_secs(25), async { while viewers.join_next().await.is_some() {} })
-        .await;
+    let _ =
+        tokio::time::timeout(Duration::from_secs(25), async { while viewers.join_next().await.is_some() {} })
+            .await;
     viewers.abort_all();
     print!("{}", report(&session, &steps, &per_variant));
     Ok(())
@@ -171,7 +180,11 @@ fn ramp(max: usize) -> Vec<usize> {
 }
 
 /// The live session and the masters viewers open: each listed stream's, and the session URL.
-async fn discover(http: &reqwest::Client, base: &Url, within: Duration) -> anyhow::Result<(String, Vec<Url>)> {
+async fn discover(
+    http: &reqwest::Client,
+    base: &Url,
+    within: Duration,
+) -> anyhow::Result<(String, Vec<Url>)> {
     let deadline = Instant::now() + within;
     loop {
         let found = async {
@@ -220,8 +233,16 @@ async fn discover(http: &reqwest::Client, base: &Url, within: Duration) -> anyho
 
 /// Segment requests the testbed has answered so far (paths ending in `.ts`).
 async fn upstream_segments(http: &reqwest::Client, testbed: Option<&Url>) -> Option<u64> {
-    let stats: Value = http.get(testbed?.join("/_control/stats").ok()?).send().await.ok()?.json().await.ok()?;
-    Some(stats.as_object()?.iter().filter(|(path, _)| path.ends_with(".ts")).filter_map(|(_, n)| n.as_u64()).sum())
+    let stats: Value =
+        http.get(testbed?.join("/_control/stats").ok()?).send().await.ok()?.json().await.ok()?;
+    Some(
+        stats
+            .as_object()?
+            .iter()
+            .filter(|(path, _)| path.ends_with(".ts"))
+            .filter_map(|(_, n)| n.as_u64())
+            .sum(),
+    )
 }
 
 /// `pitwall_relay_shared_bytes` from pitwall's `/metrics`.
@@ -243,7 +264,7 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 
 fn row(s: &Step) -> String {
     format!(
-        "| {} | {} | {} | {} | {} | {} | {:.1} | {} | {} | {} | {} |",
+        "| {} | {} | {} | {} | {} | {} | {:.1} | {} | {} | {} | {} | {} |",
         s.outcome.viewers,
         ms(s.segment_p50),
         ms(s.outcome.segment_p99),
@@ -254,40 +275,63 @@ fn row(s: &Step) -> String {
         opt(s.upstream_per_segment, 2),
         opt(s.cpu_percent, 0),
         s.rss_kib.map_or("–".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
+        s.shared_kib.map_or("–".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
         opt(s.own_cpu_percent, 0),
     )
 }
 
 /// The markdown: the table, the measured bit rates, the capacity figure and memory per viewer.
-fn report(session: &str, steps: &[Step], per_variant: &std::collections::HashMap<String, (u64, f64)>) -> String {
+fn report(
+    session: &str,
+    steps: &[Step],
+    per_variant: &std::collections::HashMap<String, (u64, f64)>,
+) -> String {
     let mut out = String::new();
     out.push_str(&format!("Live session `{session}`.\n\n"));
-    out.push_str("| viewers | segment p50 ms | segment p99 ms | playlist p99 ms | would stall | errors | delivered Mbit/s | upstream requests per segment | pitwall CPU % | pitwall RSS MiB | load generator CPU % |\n");
-    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
+    out.push_str("| viewers | segment p50 ms | segment p99 ms | playlist p99 ms | would stall | errors | delivered Mbit/s | upstream requests per segment | pitwall CPU % | pitwall RSS MiB | shared segment buffers MiB (peak) | load generator CPU % |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for s in steps {
         out.push_str(&row(s));
         out.push('\n');
     }
-    let mut rates: Vec<(&String, f64)> =
-        per_variant.iter().filter(|(_, (_, secs))| *secs > 0.0).map(|(l, (b, secs))| (l, *b as f64 * 8.0 / secs)).collect();
+    let mut rates: Vec<(&String, f64)> = per_variant
+        .iter()
+        .filter(|(_, (_, secs))| *secs > 0.0)
+        .map(|(l, (b, secs))| (l, *b as f64 * 8.0 / secs))
+        .collect();
     rates.sort_by(|a, b| a.1.total_cmp(&b.1));
     let rates: Vec<String> = rates.iter().map(|(l, bps)| format!("{l} {:.2} Mbit/s", bps / 1e6)).collect();
-    out.push_str(&format!("\nStream bit rate, measured from the segments' bytes over their EXTINF durations: {}.\n", rates.join(", ")));
+    out.push_str(&format!(
+        "\nStream bit rate, measured from the segments' bytes over their EXTINF durations: {}.\n",
+        rates.join(", ")
+    ));
     let outcomes: Vec<StepOutcome> = steps.iter().map(|s| s.outcome).collect();
     let capacity = stats::capacity(&outcomes);
     out.push_str(&format!(
         "\n**Capacity: {capacity} viewers** (the largest step with no would-stall viewer and segment p99 under half the segment duration).\n"
     ));
-    let points: Vec<(f64, f64)> = steps
-        .iter()
-        .filter_map(|s| Some((s.outcome.viewers as f64, (s.rss_kib? as f64) - s.shared_kib.unwrap_or(0) as f64)))
-        .collect();
-    match stats::slope(&points) {
-        Some(kib) => out.push_str(&format!(
-            "\n**Memory per viewer: {kib:.1} KiB** (least-squares slope of RSS minus the shared segment buffers over the steps; {:.2} MiB per 100 viewers).\n",
-            kib * 100.0 / 1024.0
+    // Memory is judged within capacity: past it, viewers that fall behind hold their segments'
+    // chunks longer and the relay's overflow path (unshared fetches) adds to RSS.
+    let net =
+        |s: &Step| Some((s.outcome.viewers as f64, (s.rss_kib? as f64) - s.shared_kib.unwrap_or(0) as f64));
+    let raw = |s: &Step| Some((s.outcome.viewers as f64, s.rss_kib? as f64));
+    let held: Vec<&Step> = steps.iter().filter(|s| s.outcome.holds()).collect();
+    let within: Vec<(f64, f64)> = held.iter().filter_map(|s| net(s)).collect();
+    let all: Vec<(f64, f64)> = steps.iter().filter_map(net).collect();
+    let within_raw: Vec<(f64, f64)> = held.iter().filter_map(|s| raw(s)).collect();
+    let kib = |points: &[(f64, f64)]| stats::slope(points).map_or("–".into(), |k| format!("{k:.1} KiB"));
+    match stats::slope(&within) {
+        Some(slope) => out.push_str(&format!(
+            "\n**Memory per viewer: {slope:.1} KiB** beyond the shared segment buffers ({:.2} MiB per 100 viewers): the least-squares slope of RSS minus the buffers' peak over the {} steps within capacity. RSS alone over those steps: {}; over every step, overloaded ones included: {}.\n",
+            slope * 100.0 / 1024.0,
+            within.len(),
+            kib(&within_raw),
+            kib(&all),
         )),
-        None => out.push_str("\nMemory per viewer: not measured (fewer than two steps with RSS).\n"),
+        None => out.push_str(&format!(
+            "\nMemory per viewer: fewer than two steps within capacity; over every step: {}.\n",
+            kib(&all)
+        )),
     }
     out
 }

@@ -97,7 +97,12 @@ impl Viewer {
     }
 
     /// One playback from the master on; returns on `stop` or at the first failure.
-    async fn watch(&self, client: &reqwest::Client, recorder: &Recorder, stop: &AtomicBool) -> anyhow::Result<()> {
+    async fn watch(
+        &self,
+        client: &reqwest::Client,
+        recorder: &Recorder,
+        stop: &AtomicBool,
+    ) -> anyhow::Result<()> {
         let (master, _) = fetch(client, &self.master, recorder, Kind::Playlist).await?;
         let master = String::from_utf8_lossy(&master).into_owned();
         let variants = hls::variants(&master);

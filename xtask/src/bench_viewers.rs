@@ -26,10 +26,9 @@ impl Options {
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             let mut number = |name: &str, range: std::ops::RangeInclusive<u32>| -> Result<u32> {
-                args.next()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|v| range.contains(v))
-                    .ok_or_else(|| format!("{name} needs a whole number from {} to {}", range.start(), range.end()))
+                args.next().and_then(|v| v.parse().ok()).filter(|v| range.contains(v)).ok_or_else(|| {
+                    format!("{name} needs a whole number from {} to {}", range.start(), range.end())
+                })
             };
             match arg.as_str() {
                 "--max" => o.max = number("--max", 1..=20_000)?,

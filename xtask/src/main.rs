@@ -77,7 +77,9 @@ fn main() -> ExitCode {
         "build" => build(Profile::Release),
         "demo" => demo(),
         "ci" => ci(),
-        "bench" if args.get(1).map(String::as_str) == Some("viewers") => bench_viewers::run(&root(), &args[2..]),
+        "bench" if args.get(1).map(String::as_str) == Some("viewers") => {
+            bench_viewers::run(&root(), &args[2..])
+        }
         "bench" => bench::run(&root()),
         "check-template" => {
             template::check_outside_workspace(&root().join("target").join(Profile::Dev.dir()))
