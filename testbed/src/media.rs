@@ -308,7 +308,7 @@ mod tests {
         assert_eq!(len, 1_250_000, "5 Mbit/s for 2 s");
         assert_eq!(padded_len(main, &main.variants[0], 5000), 312_500, "360p: a quarter of the pixels");
         let seg = padded(top.segments[0], len);
-        assert!(seg.len() >= len && seg.len() < len + TS_PACKET && seg.len() % TS_PACKET == 0);
+        assert!(seg.len() >= len && seg.len() < len + TS_PACKET && seg.len().is_multiple_of(TS_PACKET));
         assert!(seg.starts_with(top.segments[0]));
         assert!(seg[top.segments[0].len()..].chunks(TS_PACKET).all(|p| p[..4] == [0x47, 0x1f, 0xff, 0x10]));
         assert_eq!(padded(top.segments[0], 10).len(), top.segments[0].len(), "never shorter");

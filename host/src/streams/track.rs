@@ -379,7 +379,7 @@ mod tests {
             slid.segments[0].map = map;
             feed(&mut t, "a", &slid);
         }
-        assert_eq!(parsed(&t).media_sequence, 8, "slid past the first upstream segment: {}", t.render());
+        assert_eq!(parsed(&t).media_sequence, 13, "slid past the first upstream segment: {}", t.render());
         assert_eq!(t.render().matches("#EXT-X-KEY").count(), 1, "written once: {}", t.render());
         let out = parsed(&t);
         assert!(
