@@ -80,6 +80,11 @@ pub struct Flags {
     /// `main@90s+30s`; repeatable). Feeds: main, onboard-1, onboard-2, pitlane.
     #[arg(long = "demo-kill", env = "PITWALL_DEMO_KILL", value_delimiter = ',', global = true)]
     pub demo_kill: Vec<String>,
+    /// With `--demo`: pad the demo feeds' MPEG-TS segments with null packets so each top variant
+    /// runs at this many kbit/s (lower ones by pixel count), for realistic load tests; the
+    /// embedded media alone is about 190 kbit/s at 720p.
+    #[arg(long, env = "PITWALL_DEMO_SEGMENT_KBPS", value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
+    pub demo_segment_kbps: Option<u32>,
     /// Let upstream fetches reach this otherwise blocked HOST[:PORT] (repeatable).
     #[arg(long = "allow-upstream", env = "PITWALL_ALLOW_UPSTREAM", value_delimiter = ',', global = true)]
     pub allow_upstream: Vec<String>,
@@ -230,6 +235,9 @@ impl Config {
         }
         if !f.demo && !f.demo_kill.is_empty() {
             return Err(ConfigError::new("--demo-kill", "only applies with --demo"));
+        }
+        if !f.demo && f.demo_segment_kbps.is_some() {
+            return Err(ConfigError::new("--demo-segment-kbps", "only applies with --demo"));
         }
         if f.demo_token_ttl < MIN_DEMO_TOKEN_TTL {
             return Err(ConfigError::new(
@@ -860,6 +868,7 @@ settings = { page = "https://example.invalid/watch/main" }
     fn demo_knobs_need_demo_and_a_useful_token_lifetime() {
         let load = |args: &[&str]| Config::load(Cli::parse_from(args).flags);
         assert_eq!(load(&["pitwall", "--demo-kill", "main@90s"]).unwrap_err().key, "--demo-kill");
+        assert_eq!(load(&["pitwall", "--demo-segment-kbps", "5000"]).unwrap_err().key, "--demo-segment-kbps");
         assert_eq!(
             load(&["pitwall", "--demo", "--demo-token-ttl", "2s"]).unwrap_err().key,
             "--demo-token-ttl"

@@ -1,8 +1,8 @@
 //! `--demo` (cargo feature `demo`, on by default and in the image): the testbed started
 //! in-process on loopback, the configuration pointed at it — its schedule APIs, season 9999 (a
 //! race live now), one `demo-site` source per demo feed reached as `tv.demo.invalid` (resolved to
-//! the testbed by the upstream guard) — and the demo's knobs: `--demo-token-ttl` and
-//! `--demo-kill` timers.
+//! the testbed by the upstream guard) — and the demo's knobs: `--demo-token-ttl`, `--demo-kill` timers
+//! and `--demo-segment-kbps` (segments padded to a broadcast's bit rate, for load tests).
 
 use pitwall_testbed::{FeedKill, Testbed, TestbedConfig};
 
@@ -34,6 +34,7 @@ pub async fn start(config: &mut Config) -> Result<Testbed, RunError> {
     let testbed = Testbed::start(TestbedConfig {
         token_ttl: config.flags.demo_token_ttl,
         kills,
+        segment_kbps: config.flags.demo_segment_kbps,
         ..TestbedConfig::default()
     })
     .await?;

@@ -22,7 +22,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use crate::hls::{self, MediaRequest};
-use crate::media::{self, Access, Feed, LOOP_LEN, Packaging};
+use crate::media::{self, Access, Feed, Packaging};
 use crate::range;
 use crate::state::{ApiError, Ctx, FeedFault, Origin, SLOW_DELAY, host_name, now};
 
@@ -139,7 +139,7 @@ async fn master(
         );
         return (StatusCode::FOUND, [(header::LOCATION, target)]).into_response();
     }
-    playlist(feed, &headers, hls::master(feed, &token))
+    playlist(feed, &headers, hls::master(feed, &token, &ctx.shared.rates(feed)))
 }
 
 async fn variant_file(
@@ -213,9 +213,9 @@ async fn variant_file(
             // Segments after the live edge do not exist yet.
             match seq {
                 Some(seq) if seq <= live_edge + 1 => {
-                    let data = v.segments[(seq % LOOP_LEN) as usize];
+                    let data = ctx.shared.segment(feed, vi, seq);
                     let content_type = if ext == ".m4s" { "video/iso.segment" } else { "video/mp2t" };
-                    let mut r = range::respond(&headers, Bytes::from_static(data), content_type);
+                    let mut r = range::respond(&headers, data, content_type);
                     r.headers_mut()
                         .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
                     r

@@ -43,15 +43,17 @@ pub fn segment_file(packaging: Packaging, seq: u64) -> String {
     }
 }
 
-/// The master playlist of `feed`; child URIs are relative and carry `token`.
-pub fn master(feed: &Feed, token: &str) -> String {
+/// The master playlist of `feed`; child URIs are relative and carry `token`. `rates` are each
+/// variant's `(peak, average)` bits per second as served.
+pub fn master(feed: &Feed, token: &str, rates: &[(u64, u64)]) -> String {
     let mut out = String::from("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
     for (i, v) in feed.variants.iter().enumerate() {
         let s = media::stats(feed, i);
+        let (peak, average) = rates.get(i).copied().unwrap_or((s.peak_bps, s.average_bps));
         let _ = writeln!(
             out,
-            "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},RESOLUTION={}x{},FRAME-RATE={FRAME_RATE}.000,CODECS=\"{}\"",
-            s.peak_bps, s.average_bps, v.width, v.height, s.codecs
+            "#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},RESOLUTION={}x{},FRAME-RATE={FRAME_RATE}.000,CODECS=\"{}\"",
+            v.width, v.height, s.codecs
         );
         let _ = writeln!(out, "{}/index.m3u8?token={token}", v.label);
     }
@@ -147,7 +149,7 @@ mod tests {
 
     #[test]
     fn master_lists_three_variants_with_tokens() {
-        let text = master(feed_by_name("main").unwrap(), "T");
+        let text = master(feed_by_name("main").unwrap(), "T", &[]);
         assert_eq!(text.matches("#EXT-X-STREAM-INF").count(), 3);
         assert!(text.contains("RESOLUTION=1280x720"));
         assert!(text.contains("720p/index.m3u8?token=T\n"));

@@ -62,6 +62,11 @@ pub struct TestbedConfig {
     pub segment_secs: u32,
     /// Feeds to kill (404 on everything) on a timer counted from start, e.g. for soak runs.
     pub kills: Vec<FeedKill>,
+    /// Pad the MPEG-TS segments of every ladder feed with null packets so its top variant runs
+    /// at this many kbit/s (lower variants by pixel count, see [`media::padded_len`]); the
+    /// masters advertise the padded rates. `None`: the embedded media as is (about 190 kbit/s
+    /// at 720p, far below a real broadcast), which is what tests want.
+    pub segment_kbps: Option<u32>,
 }
 
 /// `FEED@AFTER[+FOR]`: feed `FEED` goes dead `AFTER` the testbed starts, and comes back `FOR`
@@ -109,6 +114,7 @@ impl Default for TestbedConfig {
             token_ttl: Duration::from_secs(120),
             segment_secs: 2,
             kills: Vec::new(),
+            segment_kbps: None,
         }
     }
 }

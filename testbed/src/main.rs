@@ -23,6 +23,9 @@ struct Args {
     /// Kill a feed on a timer: `FEED@AFTER[+FOR]`, e.g. `main@90s` or `main@90s+30s` (repeatable).
     #[arg(long = "kill")]
     kills: Vec<pitwall_testbed::FeedKill>,
+    /// Pad MPEG-TS segments so each ladder's top variant runs at this many kbit/s (load tests).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    segment_kbps: Option<u32>,
 }
 
 #[tokio::main]
@@ -37,6 +40,7 @@ async fn main() -> anyhow::Result<()> {
         token_ttl: args.token_ttl,
         segment_secs: args.segment_secs,
         kills: args.kills,
+        segment_kbps: args.segment_kbps,
     })
     .await?;
     {

@@ -239,6 +239,35 @@ fn measure(feed: &Feed, variant: &Variant) -> VariantStats {
     VariantStats { codecs: format!("{video},{AUDIO_CODEC}"), peak_bps, average_bps, single_file }
 }
 
+/// Size of one MPEG-TS packet.
+pub const TS_PACKET: usize = 188;
+
+/// `segment` followed by MPEG-TS null packets (PID 0x1FFF, which every demuxer drops) up to at
+/// least `target_len` bytes: the same picture at a higher bit rate, for load tests that need
+/// realistic segment sizes. Never shorter than `segment`.
+pub fn padded(segment: &[u8], target_len: usize) -> Bytes {
+    let packets = target_len.saturating_sub(segment.len()).div_ceil(TS_PACKET);
+    let mut out = Vec::with_capacity(segment.len() + packets * TS_PACKET);
+    out.extend_from_slice(segment);
+    let mut null = [0xff_u8; TS_PACKET];
+    // Sync byte, PID 0x1FFF, payload only, continuity counter 0 (ignored for null packets).
+    null[..4].copy_from_slice(&[0x47, 0x1f, 0xff, 0x10]);
+    for _ in 0..packets {
+        out.extend_from_slice(&null);
+    }
+    Bytes::from(out)
+}
+
+/// Bytes per segment of `variant` when the feed's top variant is padded to `top_kbps`: lower
+/// variants get a share by pixel count (a 360p rung of a 720p ladder a quarter), never less than
+/// their real size.
+pub fn padded_len(feed: &Feed, variant: &Variant, top_kbps: u32) -> usize {
+    let top = feed.variants.last().map_or(1, |v| u64::from(v.width) * u64::from(v.height)).max(1);
+    let pixels = u64::from(variant.width) * u64::from(variant.height);
+    let bits = u64::from(top_kbps) * 1000 * MEDIA_SEGMENT_SECS * pixels / top;
+    (bits / 8) as usize
+}
+
 /// `avc1.PPCCLL` from the first H.264 sequence parameter set in an Annex-B stream (MPEG-TS).
 fn avc_from_sps(data: &[u8]) -> Option<String> {
     data.windows(7)
@@ -273,6 +302,16 @@ mod tests {
                 }
             }
         }
+        let main = feed_by_name("main").unwrap();
+        let top = &main.variants[2];
+        let len = padded_len(main, top, 5000);
+        assert_eq!(len, 1_250_000, "5 Mbit/s for 2 s");
+        assert_eq!(padded_len(main, &main.variants[0], 5000), 312_500, "360p: a quarter of the pixels");
+        let seg = padded(top.segments[0], len);
+        assert!(seg.len() >= len && seg.len() < len + TS_PACKET && seg.len().is_multiple_of(TS_PACKET));
+        assert!(seg.starts_with(top.segments[0]));
+        assert!(seg[top.segments[0].len()..].chunks(TS_PACKET).all(|p| p[..4] == [0x47, 0x1f, 0xff, 0x10]));
+        assert_eq!(padded(top.segments[0], 10).len(), top.segments[0].len(), "never shorter");
         // 720p needs level 3.1 (0x1f), 360p was encoded at level 3.0 (0x1e).
         assert_eq!(STATS[0][2].codecs, "avc1.4d401f,mp4a.40.2");
         assert_eq!(STATS[0][0].codecs, "avc1.4d401e,mp4a.40.2");

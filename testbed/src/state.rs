@@ -10,7 +10,10 @@ use axum::Json;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use bytes::Bytes;
+
 use crate::TestbedConfig;
+use crate::media::{self, Feed, LOOP_LEN, Packaging};
 use crate::token::Signer;
 
 /// How long the `slow` faults delay an answer.
@@ -96,6 +99,9 @@ pub struct Shared {
     pub main_addr: SocketAddr,
     /// Bound address of the second origin.
     pub second_addr: SocketAddr,
+    /// With [`TestbedConfig::segment_kbps`]: the padded segments of each MPEG-TS feed, indexed
+    /// like [`crate::media::CATALOG`], then variant, then loop position.
+    padded: Vec<Option<Vec<Vec<Bytes>>>>,
     faults: Mutex<Faults>,
     stats: Mutex<BTreeMap<String, u64>>,
 }
@@ -119,7 +125,23 @@ impl Shared {
     pub fn new(config: TestbedConfig, main_addr: SocketAddr, second_addr: SocketAddr) -> Self {
         let started = now();
         let start = started as i64;
+        let padded = media::CATALOG
+            .iter()
+            .map(|feed| {
+                let kbps = config.segment_kbps.filter(|_| feed.packaging == Packaging::Ts)?;
+                Some(
+                    feed.variants
+                        .iter()
+                        .map(|v| {
+                            let len = media::padded_len(feed, v, kbps);
+                            v.segments.iter().map(|s| media::padded(s, len)).collect()
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
         Shared {
+            padded,
             dseq_epoch: crate::hls::dseq_epoch(started, config.segment_secs),
             config,
             signer: Signer::random(),
@@ -129,6 +151,38 @@ impl Shared {
             faults: Mutex::default(),
             stats: Mutex::default(),
         }
+    }
+
+    /// Segment `seq` of variant `variant` of `feed` (padded when the testbed pads).
+    pub fn segment(&self, feed: &Feed, variant: usize, seq: u64) -> Bytes {
+        let at = (seq % LOOP_LEN) as usize;
+        match self.padded_of(feed) {
+            Some(padded) => padded[variant][at].clone(),
+            None => Bytes::from_static(feed.variants[variant].segments[at]),
+        }
+    }
+
+    /// `(peak, average)` bit rates of each variant of `feed` as served.
+    pub fn rates(&self, feed: &Feed) -> Vec<(u64, u64)> {
+        (0..feed.variants.len())
+            .map(|vi| match self.padded_of(feed) {
+                Some(padded) => {
+                    let bits = |len: usize| len as u64 * 8 / media::MEDIA_SEGMENT_SECS;
+                    let sizes: Vec<usize> = padded[vi].iter().map(Bytes::len).collect();
+                    let total: usize = sizes.iter().sum();
+                    (bits(sizes.iter().copied().max().unwrap_or(0)), bits(total) / LOOP_LEN)
+                }
+                None => {
+                    let s = media::stats(feed, vi);
+                    (s.peak_bps, s.average_bps)
+                }
+            })
+            .collect()
+    }
+
+    fn padded_of(&self, feed: &Feed) -> Option<&Vec<Vec<Bytes>>> {
+        let fi = media::CATALOG.iter().position(|f| f.name == feed.name)?;
+        self.padded[fi].as_ref()
     }
 
     /// Locks the fault table (a poisoned lock is still usable: faults are plain data).

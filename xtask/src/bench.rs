@@ -58,7 +58,7 @@ pub fn run(root: &Path) -> Result {
         percentile(&latencies, 0.99)
     ));
     println!("{report}");
-    write_report(&root.join("docs/BENCHMARKS.md"), &report)
+    write_section(&root.join("docs/BENCHMARKS.md"), MARK_BEGIN, MARK_END, &report)
 }
 
 /// `cargo xtask bench relay`: only the relay table, printed (for working on the relay).
@@ -143,7 +143,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|t| {
@@ -156,7 +156,7 @@ fn machine() -> String {
     format!("{cores} cores, {cpu}")
 }
 
-fn today() -> String {
+pub(crate) fn today() -> String {
     Command::new("date")
         .args(["-u", "+%Y-%m-%d"])
         .output()
@@ -164,12 +164,12 @@ fn today() -> String {
         .unwrap_or_default()
 }
 
-/// Replaces the text between the bench markers (or appends the section).
-fn write_report(path: &Path, report: &str) -> Result {
+/// Replaces the text between the `begin` and `end` markers (or appends the section).
+pub(crate) fn write_section(path: &Path, begin: &str, end: &str, report: &str) -> Result {
     let text = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n".into());
-    let section = format!("{MARK_BEGIN}\n{report}{MARK_END}");
-    let new = match (text.find(MARK_BEGIN), text.find(MARK_END)) {
-        (Some(b), Some(e)) if b < e => format!("{}{section}{}", &text[..b], &text[e + MARK_END.len()..]),
+    let section = format!("{begin}\n{report}{end}");
+    let new = match (text.find(begin), text.find(end)) {
+        (Some(b), Some(e)) if b < e => format!("{}{section}{}", &text[..b], &text[e + end.len()..]),
         _ => format!("{text}\n{section}\n"),
     };
     std::fs::write(path, new).map_err(|e| format!("write {}: {e}", path.display()))

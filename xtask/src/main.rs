@@ -4,7 +4,9 @@
 //!   JavaScript extractors (`target/plugins-js/*.wasm`, see [`js`]), web app.
 //! - `demo`: build, then run pitwall with the built-in demo sources.
 //! - `ci`: install what is missing, check formatting and lints, build, run every suite.
-//! - `bench`: build release and measure; results go to `docs/BENCHMARKS.md`.
+//! - `bench`: build release and measure; results go to `docs/BENCHMARKS.md`. `bench relay`: only
+//!   the relay against nginx, printed. `bench viewers`: simulated hls.js viewers ramped against
+//!   `pitwall --demo` (`pitwall-loadgen`), the capacity figure.
 //! - `js`: only the JavaScript part of `ci` and `build`: `node --test`, then `target/plugins-js`.
 //! - `new-extractor NAME [--out DIR]`: a new extractor crate from `extractor-sdk/template/`;
 //!   `check-template`: the CI check that one made outside the workspace builds, tests and runs.
@@ -14,6 +16,7 @@
 
 mod bench;
 mod bench_relay;
+mod bench_viewers;
 mod install;
 mod js;
 mod process;
@@ -80,6 +83,9 @@ fn main() -> ExitCode {
         "demo" => demo(),
         "ci" => ci(),
         "bench" if args.get(1).map(String::as_str) == Some("relay") => bench::relay_only(&root()),
+        "bench" if args.get(1).map(String::as_str) == Some("viewers") => {
+            bench_viewers::run(&root(), &args[2..])
+        }
         "bench" => bench::run(&root()),
         "js" => step("JavaScript: node --test", js::test).and_then(|()| step("JavaScript: build", js::build)),
         "check-template" => {
@@ -92,7 +98,7 @@ fn main() -> ExitCode {
         }),
         _ => {
             eprintln!(
-                "usage: cargo xtask <build|demo|ci|bench|js|soak [--minutes N] [--token-ttl D] [--kill FEED@AFTER[+FOR]] [--release]>"
+                "usage: cargo xtask <build|demo|ci|bench [relay|viewers [--max N] [--step-secs S] [--kbps K]]|js|soak [--minutes N] [--token-ttl D] [--kill FEED@AFTER[+FOR]] [--release]>"
             );
             return ExitCode::from(if task == "help" || task == "--help" { 0 } else { 2 });
         }

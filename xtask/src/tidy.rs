@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::root;
 
 /// Directories that hold the project's own Rust code.
-const RUST_DIRS: &[&str] = &["host", "testbed", "xtask", "extractor-sdk", "extractors"];
+const RUST_DIRS: &[&str] = &["host", "testbed", "xtask", "loadgen", "extractor-sdk", "extractors"];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };

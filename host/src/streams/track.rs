@@ -4,6 +4,12 @@
 //! `EXT-X-DISCONTINUITY` and counts `EXT-X-DISCONTINUITY-SEQUENCE` as marked segments leave the
 //! window. It never rewinds: a segment once listed keeps its number and URI. No I/O: the caller
 //! fetches playlists and says how URIs are rewritten.
+//!
+//! The numbering starts at the first upstream's own media and discontinuity sequences, so two
+//! replicas whose tracks follow the same upstream list the same number for the same segment,
+//! whenever each started: a viewer whose reloads land on either replica never sees the
+//! sequence jump back or a number change its segment. Only a switch (each replica decides its own)
+//! or an upstream that skipped ahead of a track moves a replica's numbering off the upstream's.
 
 use std::collections::VecDeque;
 
@@ -98,6 +104,11 @@ impl Track {
             upstream.len().saturating_sub(SWITCH_SEGMENTS)
         };
         let mut mark_discontinuity = switched && self.stream.is_some();
+        if self.stream.is_none() {
+            // The first upstream's numbering, which every replica following it agrees on.
+            self.next_seq = upstream[start].0;
+            self.discontinuity_sequence = playlist.discontinuity_sequence;
+        }
         if switched {
             self.offset = self.next_seq as i128 - upstream[start].0 as i128;
             self.stream = Some(stream.to_string());
@@ -267,14 +278,31 @@ mod tests {
     fn follows_one_stream_with_its_own_numbering() {
         let mut t = Track::default();
         assert_eq!(feed(&mut t, "a", &upstream("a", 100, 4)), Ingested { appended: 4, switched: true });
-        assert_eq!(listed(&t)[0], (0, "/relay/a.example/live/a-100.ts".into(), false));
+        assert_eq!(listed(&t)[0], (100, "/relay/a.example/live/a-100.ts".into(), false));
         assert_eq!(feed(&mut t, "a", &upstream("a", 101, 4)).appended, 1);
         assert_eq!(feed(&mut t, "a", &upstream("a", 101, 4)).appended, 0, "same playlist again");
         let l = listed(&t);
         assert_eq!(l.len(), 4);
-        assert_eq!(l.first().unwrap().0, 1);
-        assert_eq!(l.last().unwrap(), &(4, "/relay/a.example/live/a-104.ts".into(), false));
+        assert_eq!(l.first().unwrap().0, 101);
+        assert_eq!(l.last().unwrap(), &(104, "/relay/a.example/live/a-104.ts".into(), false));
         assert!(!t.render().contains("token="), "URIs are rewritten");
+    }
+
+    #[test]
+    fn tracks_of_two_replicas_that_started_at_different_times_agree() {
+        // Replica A's track started at upstream segment 100, replica B's three segments later.
+        let (mut a, mut b) = (Track::default(), Track::default());
+        feed(&mut a, "a", &upstream("a", 100, 4));
+        feed(&mut a, "a", &upstream("a", 102, 4));
+        let mut later = upstream("a", 103, 4);
+        later.discontinuity_sequence = 7;
+        feed(&mut b, "a", &later);
+        let mut same = upstream("a", 103, 4);
+        same.discontinuity_sequence = 7;
+        feed(&mut a, "a", &same);
+        assert_eq!(listed(&a), listed(&b), "A:\n{}\nB:\n{}", a.render(), b.render());
+        assert_eq!(listed(&b)[0].0, 103, "the upstream's own numbering");
+        assert_eq!(parsed(&b).discontinuity_sequence, 7, "and its discontinuity sequence");
     }
 
     #[test]
@@ -351,7 +379,7 @@ mod tests {
             slid.segments[0].map = map;
             feed(&mut t, "a", &slid);
         }
-        assert_eq!(parsed(&t).media_sequence, 8, "slid past the first upstream segment: {}", t.render());
+        assert_eq!(parsed(&t).media_sequence, 13, "slid past the first upstream segment: {}", t.render());
         assert_eq!(t.render().matches("#EXT-X-KEY").count(), 1, "written once: {}", t.render());
         let out = parsed(&t);
         assert!(
