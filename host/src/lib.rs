@@ -192,11 +192,10 @@ pub async fn run_with_clock(
             config.flags.relay_key.as_deref(),
         )
         .map_err(|e| RunError::RelayKey(config.flags.data_dir.join("relay.key").display().to_string(), e))?,
-        upstream: Arc::new(relay::upstream::Upstream::new(
-            &guard,
-            RELAY_SHARED_BYTES,
-            metrics.relay.clone(),
-        )?),
+        upstream: Arc::new(
+            relay::upstream::Upstream::new(&guard, RELAY_SHARED_BYTES, metrics.relay.clone())?
+                .sharing_playlists(store.clone()),
+        ),
     });
     let state: AppState = AppParts {
         config: Arc::new(config),

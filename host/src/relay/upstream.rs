@@ -23,7 +23,10 @@ use super::{
     flight::{Filler, Flights, Joined, Viewer},
     shm,
 };
-use crate::net::{Failure, UpstreamGuard, redact};
+use crate::{
+    net::{Failure, UpstreamGuard, redact},
+    store::{Store, keys},
+};
 
 /// How long a finished shared fetch stays joinable (unless the budget needs its bytes first):
 /// long enough for viewers a few segments behind the live edge to get it from memory.
@@ -120,6 +123,9 @@ type FlightHead = Result<Head, UpstreamError>;
 
 /// The relay's upstream client.
 pub struct Upstream {
+    /// Where replicas share the newest version of each playlist, so a viewer whose requests
+    /// alternate between replicas never gets an older version than it already had.
+    shared: Option<Arc<dyn Store>>,
     client: reqwest::Client,
     guard: UpstreamGuard,
     flights: Arc<Flights<FlightKey, FlightHead>>,
@@ -136,12 +142,19 @@ impl Upstream {
         // token) to the next host.
         let client = crate::net::client_builder(guard).referer(false).pool_max_idle_per_host(32).build()?;
         Ok(Upstream {
+            shared: None,
             client,
             guard: guard.clone(),
             flights: Arc::new(Flights::new(cap, cap / 2, stats.shared_bytes.clone())),
             playlists: Mutex::default(),
             stats,
         })
+    }
+
+    /// Shares playlist versions with other replicas through `store`.
+    pub fn sharing_playlists(mut self, store: Arc<dyn Store>) -> Self {
+        self.shared = Some(store);
+        self
     }
 
     fn request(
@@ -175,19 +188,22 @@ impl Upstream {
     }
 
     /// Fetches a playlist's text and final URL (after redirects); identical requests within
-    /// a refresh period share one upstream fetch.
+    /// a refresh period share one upstream fetch. With a shared store, the version served is
+    /// never older than the newest any replica has: each replica publishes a version newer than
+    /// the published one, and takes the published one when it is newer than its own.
     pub async fn playlist(
         &self,
         url: &Url,
         headers: &[(String, String)],
     ) -> Result<(Url, String), UpstreamError> {
         let key = (url.to_string(), format!("{headers:?}"));
+        let shared_key = self.shared.as_ref().map(|_| keys::playlist(&hash_hex(&key.0, &key.1)));
         let cell = {
             let mut map = self.playlists.lock().unwrap_or_else(|p| p.into_inner());
             map.retain(|_, (at, _)| at.elapsed() < PLAYLIST_COALESCE);
             map.entry(key).or_insert_with(|| (Instant::now(), Arc::new(OnceCell::new()))).1.clone()
         };
-        let (final_url, text) = cell
+        let (mut final_url, mut text) = cell
             .get_or_init(|| async {
                 let response = self.send(self.request(url, headers, None)?).await?;
                 let final_url = response.url().to_string();
@@ -197,6 +213,20 @@ impl Upstream {
             })
             .await
             .clone()?;
+        if let (Some(store), Some(shared_key)) = (&self.shared, shared_key) {
+            let published =
+                store.get(&shared_key).await.and_then(|v| serde_json::from_slice::<Shared>(&v).ok());
+            let ours = playlist_end(&text);
+            match published {
+                Some(theirs) if theirs.end > ours => (final_url, text) = (theirs.url, theirs.text),
+                Some(theirs) if theirs.end == ours => {}
+                _ => {
+                    let version = Shared { end: ours, url: final_url.clone(), text: text.clone() };
+                    let value = serde_json::to_vec(&version).unwrap_or_default();
+                    store.put(&shared_key, value, SHARED_PLAYLIST_TTL).await;
+                }
+            }
+        }
         let final_url = Url::parse(&final_url)
             .map_err(|e| UpstreamError::Transport(format!("upstream redirected to an invalid URL: {e}")))?;
         Ok((final_url, text))
@@ -319,6 +349,43 @@ impl Upstream {
     }
 }
 
+/// A playlist version as replicas share it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Shared {
+    /// [`playlist_end`] of `text`.
+    end: u64,
+    url: String,
+    text: String,
+}
+
+/// How long a shared playlist version is kept (a live playlist is reloaded every few seconds).
+const SHARED_PLAYLIST_TTL: Duration = Duration::from_secs(10);
+
+/// How far a live playlist has got: its media sequence plus its segment count (what the next
+/// segment's number will be). Master playlists and unparsable text count as 0.
+pub fn playlist_end(text: &str) -> u64 {
+    let mut sequence = 0u64;
+    let mut segments = 0u64;
+    for line in text.lines() {
+        if let Some(n) = line.trim().strip_prefix("#EXT-X-MEDIA-SEQUENCE:") {
+            sequence = n.trim().parse().unwrap_or(0);
+        } else if line.starts_with("#EXTINF") {
+            segments += 1;
+        }
+    }
+    sequence.saturating_add(segments)
+}
+
+/// A short hex id of a playlist request (URL and headers), for its store key.
+fn hash_hex(url: &str, headers: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(url.as_bytes());
+    hasher.update([0]);
+    hasher.update(headers.as_bytes());
+    hex::encode(&hasher.finalize()[..12])
+}
+
 /// Reads a body as it streams and stops as soon as it exceeds `cap` (decompressed bytes, so a
 /// compression bomb stops there too); an announced larger `Content-Length` fails at once.
 pub async fn read_capped(response: reqwest::Response, cap: usize) -> Result<Vec<u8>, UpstreamError> {
@@ -362,6 +429,22 @@ fn classify(e: reqwest::Error) -> UpstreamError {
         Failure::Refused(chain) => UpstreamError::Blocked(chain),
         Failure::Timeout => UpstreamError::Timeout,
         Failure::Transport(chain) => UpstreamError::Transport(chain),
+    }
+}
+
+#[cfg(test)]
+mod playlist_versions {
+    use super::playlist_end;
+
+    #[test]
+    fn a_live_playlist_is_as_far_as_its_next_segment_number() {
+        assert_eq!(
+            playlist_end("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:41\n#EXTINF:2,\na.ts\n#EXTINF:2,\nb.ts\n"),
+            43
+        );
+        assert_eq!(playlist_end("#EXTM3U\n#EXTINF:2,\na.ts\n"), 1, "no sequence tag: it starts at 0");
+        assert_eq!(playlist_end("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n"), 0, "a master playlist");
+        assert_eq!(playlist_end("#EXT-X-MEDIA-SEQUENCE:x\n"), 0);
     }
 }
 

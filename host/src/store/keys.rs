@@ -6,6 +6,7 @@
 //! | `health:<stream>` | a stream's `StreamHealth` | the health job |
 //! | `refresh:<session>:<source>` | the source's last refresh failure, or `null` after a success | the poller |
 //! | `poll-leader` | the lock of the replica that polls and probes | poller, health job |
+//! | `pl:<id>` | the newest version of an upstream playlist any replica fetched (a few seconds) | the relay |
 
 /// The lock held by the one replica that polls sources and probes streams.
 pub const LEADER_LOCK: &str = "poll-leader";
@@ -36,4 +37,9 @@ pub fn refresh(session: &str, source: &str) -> String {
 /// Prefix of every refresh outcome for `session`; the source id follows it.
 pub fn refreshes_of(session: &str) -> String {
     format!("refresh:{session}:")
+}
+
+/// The newest fetched version of the upstream playlist `id` (a hash of its URL and headers).
+pub fn playlist(id: &str) -> String {
+    format!("pl:{id}")
 }
