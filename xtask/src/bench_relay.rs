@@ -70,7 +70,7 @@ pub fn run(root: &Path) -> Result<Vec<String>> {
     get(&pw, &relay_paths[0])?;
 
     let mut rows = vec![
-        "| relay throughput, MiB/s (1 MiB segments, wrk 5 s) | c=1 | c=10 | c=100 |\n".to_string(),
+        "\n| relay throughput, MiB/s (1 MiB segments, wrk 5 s) | c=1 | c=10 | c=100 |\n".to_string(),
         "|---|---|---|---|\n".to_string(),
     ];
     let scenarios = [
@@ -100,7 +100,7 @@ pub fn run(root: &Path) -> Result<Vec<String>> {
     };
     rows.push(format!("| cold: pitwall ÷ nginx | {} |\n", ratios(&results[1], &results[0])));
     rows.push(format!("| hot: pitwall ÷ nginx | {} |\n", ratios(&results[3], &results[2])));
-    rows.push("\n| relay measurement | result |\n|---|---|\n".to_string());
+    rows.push("\n| measurement | result |\n|---|---|\n".to_string());
 
     // 100 viewers of a live segment nobody fetched yet → upstream fetches of it.
     let token = get(&tb, "/_control/token?feed=main")?;
