@@ -3,7 +3,8 @@
 //! playlists from A and B in turn, segments from A and B in turn — on a `/live/{stream}` URL and
 //! on the session URL. Every answer is 200, segments carry the testbed's bytes, a media sequence
 //! number never goes backwards and always names the same segment whichever replica answers, and
-//! only one replica extracts (the poll lock holder), so upstream load is not doubled.
+//! only one replica extracts (the poll lock holder), so upstream load is not doubled; a refused
+//! token seen by the other replica reaches the one that extracts.
 
 mod common;
 
@@ -267,4 +268,53 @@ async fn a_viewer_alternating_between_two_replicas_plays_on_and_upstream_load_is
     // the other just did.
     let rewinds: Vec<&String> = live.rewinds.iter().chain(&session_url.rewinds).collect();
     assert!(rewinds.is_empty(), "a viewer alternating between replicas saw playlists go back: {rewinds:#?}");
+
+    // A refused token seen by the replica that does not poll reaches the one that does: the CDN
+    // refuses `main`, a viewer on the other replica asks for it, and the polling replica extracts
+    // again at once (the sources' poll period is 30 s).
+    let counts = [extractions(&a.url).await, extractions(&b.url).await];
+    let (leader, other) = if counts[0] > 0 { (&a, &b) } else { (&b, &a) };
+    let before = extractions(&leader.url).await;
+    let fault = |mode: &'static str| {
+        let url = format!("{}/_control/fault", testbed.url());
+        async move {
+            let sent =
+                reqwest::Client::new().post(url).json(&serde_json::json!({"feed": "main", "mode": mode}));
+            assert!(sent.send().await.unwrap().status().is_success());
+        }
+    };
+    fault("403").await;
+    // Bounded: the playlist that replica fetched within the last second still answers until
+    // its copy expires.
+    let mut status = 0;
+    for _ in 0..50 {
+        status = get(&format!("{}/live/{main}/720p.m3u8", other.url)).await.0;
+        if status == 403 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, 403, "the refusal is answered once the new token is refused too");
+    assert!(
+        other.log().contains("asking the polling replica to extract again"),
+        "the replica that saw the refusal handed it over:\n{}",
+        other.log()
+    );
+    // Only a handed-over request makes the polling replica say this: no viewer asks it anything.
+    let taken = "an upstream refused the stream; extracting again now";
+    let mut after = before;
+    for _ in 0..50 {
+        after = extractions(&leader.url).await;
+        if after > before && leader.log().contains(taken) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        after > before && leader.log().contains(taken),
+        "the polling replica did not take the request ({before} → {after} extractions):\n{}",
+        leader.log()
+    );
+    assert_eq!(extractions(&other.url).await, 0, "the replica that saw the refusal did not extract itself");
+    fault("ok").await;
 }

@@ -111,6 +111,8 @@ impl Poller {
         let mut running: HashSet<(String, String)> = HashSet::new();
         let mut tasks: JoinSet<((String, String), Outcome)> = JoinSet::new();
         let mut leader = false;
+        // Refresh requests from other replicas already taken: when each was asked.
+        let mut taken: HashMap<(String, String), i64> = HashMap::new();
         let backoff = Backoff { first: Duration::from_secs(15), max: Duration::from_secs(10 * 60) };
         loop {
             while let Some(done) = tasks.try_join_next() {
@@ -155,7 +157,16 @@ impl Poller {
                         d.next = None;
                     }
                 }
-                for (source, session) in self.refresh.take() {
+                let mut requests = self.refresh.take();
+                // Requests other replicas handed over, each taken once.
+                for request in state::refresh_requests(self.store.as_ref()).await {
+                    let key = (request.source, request.session);
+                    if taken.get(&key).is_none_or(|at| *at < request.at) {
+                        taken.insert(key.clone(), request.at);
+                        requests.push(key);
+                    }
+                }
+                for (source, session) in requests {
                     let key = (source, session);
                     // One already running brings the new token anyway.
                     if running.contains(&key) {
@@ -172,6 +183,14 @@ impl Poller {
                     }
                 }
                 self.start_due(&mut due, &mut running, &mut tasks, &limit);
+            } else {
+                // Not the leader: hand refused tokens to the replica that polls.
+                let at = self.schedule.now().timestamp();
+                for (source, session) in self.refresh.take() {
+                    tracing::info!(source = %source, session = %session, "an upstream refused the stream; asking the polling replica to extract again");
+                    let request = state::RefreshRequest { session, source, at };
+                    state::ask_refresh(self.store.as_ref(), &request).await;
+                }
             }
             // Wake on the next tick, or at once when the plugin table changes or a handler asks
             // for a refresh.

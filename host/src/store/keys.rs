@@ -6,6 +6,7 @@
 //! | `health:<stream>` | a stream's `StreamHealth` | the health job |
 //! | `refresh:<session>:<source>` | the source's last refresh failure, or `null` after a success | the poller |
 //! | `poll-leader` | the lock of the replica that polls and probes | poller, health job |
+//! | `refresh-request:<session>:<source>` | a replica's request for an extraction now (a refused token), for the leader | any replica's poller |
 //! | `pl:<id>` | the newest version of an upstream playlist any replica fetched (a few seconds) | the relay |
 
 /// The lock held by the one replica that polls sources and probes streams.
@@ -43,3 +44,11 @@ pub fn refreshes_of(session: &str) -> String {
 pub fn playlist(id: &str) -> String {
     format!("pl:{id}")
 }
+
+/// A request, from a replica that is not the poll leader, to extract `source` for `session` now.
+pub fn refresh_request(session: &str, source: &str) -> String {
+    format!("{REFRESH_REQUEST_PREFIX}{session}:{source}")
+}
+
+/// Prefix of every pending refresh request.
+pub const REFRESH_REQUEST_PREFIX: &str = "refresh-request:";

@@ -67,8 +67,8 @@ async fn current(state: &AppState, id: &str) -> Result<(StreamHealth, Candidate)
     Ok((health, candidate))
 }
 
-/// Asks for `health`'s source to be extracted again now and waits (at most one extraction's
-/// deadline) for a candidate other than `stale`.
+/// Asks for `health`'s source to be extracted again now (by whichever replica polls) and waits
+/// (at most one extraction's deadline) for a candidate other than `stale`.
 async fn refreshed(state: &AppState, health: &StreamHealth, stale: &Candidate) -> Option<Candidate> {
     let mut news = state.refresh.extractions();
     state.refresh.request(&health.source, &health.session);
@@ -79,9 +79,14 @@ async fn refreshed(state: &AppState, health: &StreamHealth, stale: &Candidate) -
         if let Some(fresh) = session::candidate(state, health).await.filter(|c| c.url != stale.url) {
             return Some(fresh);
         }
-        match tokio::time::timeout_at(deadline, news.changed()).await {
-            Ok(Ok(())) => {}
-            _ => return None,
+        // News of an extraction here, or a look at the store every second: when another
+        // replica polls, its extraction arrives only through the store.
+        let look_again = (tokio::time::Instant::now() + std::time::Duration::from_secs(1)).min(deadline);
+        if let Ok(Err(_)) = tokio::time::timeout_at(look_again, news.changed()).await {
+            return None;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
         }
     }
 }

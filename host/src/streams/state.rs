@@ -99,3 +99,36 @@ mod tests {
         assert!(refresh_errors(&store, "s1").await.is_empty());
     }
 }
+
+/// A refresh request passed between replicas: which source, for which session, asked when.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RefreshRequest {
+    /// The session.
+    pub session: String,
+    /// The source to extract again.
+    pub source: String,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+/// How long a refresh request waits for the leader to take it.
+const REFRESH_REQUEST_TTL: Duration = Duration::from_secs(60);
+
+/// Hands a refresh request to the poll leader, wherever it runs.
+pub async fn ask_refresh(store: &dyn Store, request: &RefreshRequest) {
+    if let Ok(bytes) = serde_json::to_vec(request) {
+        store
+            .put(&keys::refresh_request(&request.session, &request.source), bytes, REFRESH_REQUEST_TTL)
+            .await;
+    }
+}
+
+/// Every refresh request replicas have handed over (the leader keeps track of which it took).
+pub async fn refresh_requests(store: &dyn Store) -> Vec<RefreshRequest> {
+    store
+        .scan(keys::REFRESH_REQUEST_PREFIX)
+        .await
+        .into_iter()
+        .filter_map(|(_, bytes)| serde_json::from_slice(&bytes).ok())
+        .collect()
+}
