@@ -51,7 +51,7 @@ pub fn page(status: StatusCode, next: &str, error: Option<&str>) -> Response {
          <meta name=robots content=noindex>\n<title>Sign in · pitwall</title>\n\
          <style>\n\
          body{{font:16px/1.5 system-ui,sans-serif;background:#111;color:#eee;display:grid;place-items:center;min-height:100vh;margin:0}}\n\
-         form{{background:#1c1c1c;padding:2rem;border-radius:8px;width:min(22rem,90vw)}}\n\
+         form{{background:#1c1c1c;padding:2rem;border-radius:8px;width:min(22rem,90vw);box-sizing:border-box}}\n\
          h1{{margin:0 0 1rem;font-size:1.4rem}}\n\
          label,input,button{{display:block;width:100%;box-sizing:border-box}}\n\
          input{{margin:.4rem 0 1rem;padding:.5rem;font:inherit;border-radius:4px;border:1px solid #555;background:#000;color:#eee}}\n\
