@@ -24,22 +24,6 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 /// a loaded 2-core machine. The abuses themselves would last 120 s.
 const MARGIN: Duration = Duration::from_secs(8);
 
-/// A loopback upstream whose `/slow` never answers.
-async fn upstream() -> String {
-    use axum::{Router, routing::get};
-    let app = Router::new().route(
-        "/slow",
-        get(|| async {
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-            "too late"
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
-}
-
 /// A loopback port that accepts connections and closes them at once.
 async fn closing_upstream() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -99,7 +83,7 @@ fn assert_deadline(result: Result<usize, CallError>, took: Duration, what: &str)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_guest_call_ends_at_its_deadline_whatever_it_does() {
-    let upstream = upstream().await;
+    let upstream = common::slow_upstream().await;
     let port = upstream.rsplit(':').next().unwrap();
     let (registry, _dir) = registry(limits(4), &[format!("127.0.0.1:{port}")]).await;
     let slow = format!("{upstream}/slow");
@@ -242,7 +226,7 @@ fn vm_kib(field: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hostile_guest_fails_alone() {
     let logs = LogCapture::install();
-    let slow = upstream().await;
+    let slow = common::slow_upstream().await;
     let closing = closing_upstream().await;
     let allow: Vec<String> =
         [&slow, &closing].iter().map(|u| u.trim_start_matches("http://").to_string()).collect();

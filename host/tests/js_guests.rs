@@ -94,22 +94,6 @@ async fn good(registry: &PluginRegistry) -> Result<usize, CallError> {
     registry.extract("direct", session(), pairs).await.map(|c| c.len())
 }
 
-/// A loopback upstream whose `/slow` never answers.
-async fn slow_upstream() -> String {
-    use axum::{Router, routing::get};
-    let app = Router::new().route(
-        "/slow",
-        get(|| async {
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-            "too late"
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
-}
-
 fn assert_deadline(result: Result<usize, CallError>, took: Duration, limit: Duration, what: &str) {
     let e = result.expect_err(what);
     assert_eq!(e.step, "trap", "{what}: {e}");
@@ -120,7 +104,7 @@ fn assert_deadline(result: Result<usize, CallError>, took: Duration, limit: Dura
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_js_guest_ends_at_its_deadline_whatever_it_does() {
-    let upstream = slow_upstream().await;
+    let upstream = common::slow_upstream().await;
     let port = upstream.rsplit(':').next().unwrap();
     let (registry, _dir) = loaded(limits(), PluginLimitsTable::new(), &[format!("127.0.0.1:{port}")]).await;
     assert_eq!(abuse(&registry, &[("mode", "ok")]).await.unwrap(), 1);

@@ -194,15 +194,7 @@ async fn a_viewer_alternating_between_two_replicas_plays_on_and_upstream_load_is
 
     // Bounded (90 s: cold plugin compile, extraction, probes): both replicas list both streams.
     let schedule = json(&format!("{}/schedule", a.url)).await;
-    let session = schedule["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|e| e["sessions"].as_array().unwrap().iter())
-        .find(|s| s["status"] == "live")
-        .and_then(|s| s["id"].as_str())
-        .unwrap_or_else(|| panic!("no live session: {schedule}"))
-        .to_string();
+    let session = common::live_session_in(&schedule);
     let mut streams = Value::Null;
     for _ in 0..450 {
         let listed = |v: &Value| v["streams"].as_array().map_or(0, Vec::len);

@@ -59,16 +59,7 @@ impl Server {
 
     /// The id of the schedule's live session (the testbed's season 9999 has one now).
     pub async fn live_session(&self) -> String {
-        let schedule: Value = self.get("/schedule").await.json().await.unwrap();
-        schedule["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|e| e["sessions"].as_array().unwrap().iter())
-            .find(|s| s["status"] == "live")
-            .and_then(|s| s["id"].as_str())
-            .unwrap_or_else(|| panic!("no live session: {schedule}"))
-            .to_string()
+        live_session_in(&self.get("/schedule").await.json().await.unwrap())
     }
 
     /// The `/metrics` text.
@@ -539,4 +530,33 @@ pub fn js_guest(dir: &str, out: &str) -> PathBuf {
         assert!(status.success(), "building the JS guest {dir} failed");
     }
     out
+}
+
+/// The id of the live session in a `/schedule` body; panics naming the body when none is live.
+pub fn live_session_in(schedule: &Value) -> String {
+    schedule["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["sessions"].as_array().unwrap().iter())
+        .find(|s| s["status"] == "live")
+        .and_then(|s| s["id"].as_str())
+        .unwrap_or_else(|| panic!("no live session: {schedule}"))
+        .to_string()
+}
+
+/// A loopback upstream whose `/slow` never answers.
+pub async fn slow_upstream() -> String {
+    use axum::{Router, routing::get};
+    let app = Router::new().route(
+        "/slow",
+        get(|| async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            "too late"
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
 }
