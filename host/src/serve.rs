@@ -166,7 +166,7 @@ pub async fn serve(
 struct EdgeStream(TcpStream);
 
 impl EdgeStream {
-    /// Sends the mapped slice `buf` (located at `at`) without copying it.
+    /// Sends `len` bytes of the mapping `at` (`(fd, offset)`, from `shm::locate`) without copying them.
     fn poll_send_mapped(
         &self,
         cx: &mut Context<'_>,
@@ -181,9 +181,7 @@ impl EdgeStream {
             }
         }
     }
-}
 
-impl EdgeStream {
     /// `sendmsg(2)` with `MSG_MORE`: more data follows at once.
     fn poll_send_more(&self, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
         use rustix::net::{SendAncillaryBuffer, SendFlags, sendmsg};
