@@ -295,6 +295,7 @@ impl<K: Eq + Hash + Clone, H: Clone> Filler<K, H> {
     }
 
     /// Whether the flight is still shared (joinable, keeping every chunk).
+    #[cfg(test)]
     pub fn is_shared(&self) -> bool {
         self.flight.lock().shared
     }

@@ -245,7 +245,8 @@ pub fn sent() -> Counter {
 }
 
 /// Mappings alive right now.
-pub fn live() -> usize {
+#[cfg(test)]
+fn live() -> usize {
     LIVE.load(Ordering::Relaxed)
 }
 
