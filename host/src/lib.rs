@@ -185,8 +185,11 @@ pub async fn run_with_clock(
         Arc::new(extract::PluginRegistry::new(engine(&config, &guard)?, config.flags.plugins_dir.clone()));
     let store = store::from_url(config.flags.redis_url.as_deref()).await.map_err(RunError::Store)?;
     let metrics = Arc::new(Metrics::new());
+    let segment_files = relay::shm::keep_in(&config.cache_dir());
+    tracing::info!(from = %segment_files, "hot segments are sent without copying");
     let relay = Arc::new(relay::Relay {
         rewritten: Default::default(),
+        opened: Default::default(),
         key: relay::token::RelayKey::load_or_create(
             &config.flags.data_dir,
             config.flags.relay_key.as_deref(),

@@ -46,8 +46,8 @@ pub fn init_check_logging() {
 /// Labels of one HTTP request count.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
-    /// Request method.
-    pub method: String,
+    /// Request method (`other` for a method HTTP does not define).
+    pub method: &'static str,
     /// Matched route template (e.g. `/live/{stream}/master.m3u8`), or `web` for the app.
     pub route: String,
     /// Response status code.
@@ -112,7 +112,7 @@ impl Metrics {
         );
         registry.register(
             "relay_zero_copy_bytes",
-            "Bytes of hot segments sent to viewers from shared memory with sendfile, without a copy",
+            "Bytes of hot segments sent to viewers from mapped files with sendfile, without a copy",
             crate::relay::shm::sent(),
         );
         registry.register("relays_active", "Relay bodies being streamed to viewers", relay.active.clone());
@@ -152,7 +152,7 @@ mod tests {
     #[test]
     fn counts_show_up_in_the_exposition() {
         let m = Metrics::new();
-        let labels = HttpLabels { method: "GET".into(), route: "/healthz".into(), status: 200 };
+        let labels = HttpLabels { method: "GET", route: "/healthz".into(), status: 200 };
         m.http_requests.get_or_create(&labels).inc();
         m.http_requests.get_or_create(&labels).inc();
         let text = m.render();

@@ -338,7 +338,7 @@ async fn no_upstream_client_uses_a_system_proxy() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hot_segment_is_sent_from_shared_memory_byte_for_byte() {
+async fn a_hot_segment_is_sent_from_a_mapped_file_byte_for_byte() {
     let (testbed, server, _tmp) = setup().await;
     let client = admin_client(true);
     let vod = format!("{}/bench/vod.m3u8?n=3&kib=300", testbed.url());

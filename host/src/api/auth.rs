@@ -62,71 +62,75 @@ pub fn key_suffix(state: &AppState, given: Option<&str>) -> String {
     }
 }
 
-/// Middleware enforcing the viewer token when one is configured.
-pub async fn require_viewer(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let Some(expected) = state.config.flags.viewer_token.as_deref() else {
-        return next.run(request).await;
-    };
+/// The answer refusing `request` when a viewer token is configured and the request does not
+/// carry it (or the matching stream key); `None` lets it through.
+fn viewer_refusal(state: &AppState, request: &Request) -> Option<Response> {
+    let expected = state.config.flags.viewer_token.as_deref()?;
     let path = request.uri().path();
     if OPEN_PATHS.contains(&path) || path.starts_with("/relay/") || path == signin::PATH {
-        return next.run(request).await;
+        return None;
     }
-    let client = client_ip(&state, &request);
+    let client = client_ip(state, request);
     if let Some(wait) = state.throttle.blocked(client) {
         let mut response = throttled(wait);
-        if signin::wants_html(&request) {
+        if signin::wants_html(request) {
             let message = format!("Too many wrong tokens; try again in {} s.", wait.as_secs().max(1));
             let retry = response.headers_mut().remove(header::RETRY_AFTER);
-            response =
-                signin::page(StatusCode::TOO_MANY_REQUESTS, &original_target(&request), Some(&message));
+            response = signin::page(StatusCode::TOO_MANY_REQUESTS, &original_target(request), Some(&message));
             if let Some(retry) = retry {
                 response.headers_mut().insert(header::RETRY_AFTER, retry);
             }
         }
-        return response;
+        return Some(response);
     }
-    if let Some(given) = query_param(&request, "key=") {
-        if keyed_path(path) && stream_key(&state).is_some_and(|key| matches(given, &key)) {
-            return next.run(request).await;
+    if let Some(given) = query_param(request, "key=") {
+        if keyed_path(path) && stream_key(state).is_some_and(|key| matches(given, &key)) {
+            return None;
         }
         state.throttle.failed(client);
-        return AppError::Unauthorized("wrong key: take the URLs from /channels.m3u again".into())
-            .into_response();
+        return Some(
+            AppError::Unauthorized("wrong key: take the URLs from /channels.m3u again".into())
+                .into_response(),
+        );
     }
-    if let Some(given) = query_param(&request, "token=") {
+    if let Some(given) = query_param(request, "token=") {
         if matches(given, expected) {
-            return login_redirect(&request, expected, is_https(&state, &request));
+            return Some(login_redirect(request, expected, is_https(state, request)));
         }
         state.throttle.failed(client);
-        if signin::wants_html(&request) {
-            let target = original_target(&request);
-            return signin::page(StatusCode::UNAUTHORIZED, &target, Some("That token is not right."));
+        if signin::wants_html(request) {
+            let target = original_target(request);
+            return Some(signin::page(StatusCode::UNAUTHORIZED, &target, Some("That token is not right.")));
         }
-        return AppError::Unauthorized("wrong token".into()).into_response();
+        return Some(AppError::Unauthorized("wrong token".into()).into_response());
     }
     let admin = state.config.flags.admin_token.as_deref();
     let (mut presented, mut accepted) = (false, false);
-    for token in presented_tokens(&request) {
+    for token in presented_tokens(request) {
         presented = true;
         accepted |= matches(token, expected) || admin.is_some_and(|a| matches(token, a));
     }
     if accepted {
-        return next.run(request).await;
+        return None;
     }
     if presented {
         state.throttle.failed(client);
-        if signin::wants_html(&request) {
+        if signin::wants_html(request) {
             let message = "The saved token no longer works; sign in again.";
-            return signin::page(StatusCode::UNAUTHORIZED, &original_target(&request), Some(message));
+            return Some(signin::page(StatusCode::UNAUTHORIZED, &original_target(request), Some(message)));
         }
-        return AppError::Unauthorized("wrong token: open /?token=YOUR_TOKEN once".into()).into_response();
+        return Some(
+            AppError::Unauthorized("wrong token: open /?token=YOUR_TOKEN once".into()).into_response(),
+        );
     }
     // A person in a browser gets a page that asks for the token; programs get JSON.
-    if signin::wants_html(&request) {
-        return signin::page(StatusCode::OK, &original_target(&request), None);
+    if signin::wants_html(request) {
+        return Some(signin::page(StatusCode::OK, &original_target(request), None));
     }
-    AppError::Unauthorized("this pitwall needs a viewer token: open /?token=YOUR_TOKEN once".into())
-        .into_response()
+    Some(
+        AppError::Unauthorized("this pitwall needs a viewer token: open /?token=YOUR_TOKEN once".into())
+            .into_response(),
+    )
 }
 
 /// The path and query the browser asked for, to return to after signing in, without any
@@ -143,12 +147,12 @@ fn original_target(request: &Request) -> String {
     if query.is_empty() { path.to_string() } else { format!("{path}?{}", query.join("&")) }
 }
 
-/// Middleware: without a viewer token, serve only requests addressed to an IP address,
+/// Without a viewer token, serve only requests addressed to an IP address,
 /// `localhost`, or a `--public-host` name. A page on another site that rebinds its own name to
 /// this address sends its own name as `Host`, so it is refused.
-pub async fn require_known_host(State(state): State<AppState>, request: Request, next: Next) -> Response {
+fn host_refusal(state: &AppState, request: &Request) -> Option<Response> {
     if state.config.flags.viewer_token.is_some() || OPEN_PATHS.contains(&request.uri().path()) {
-        return next.run(request).await;
+        return None;
     }
     let host = request
         .headers()
@@ -157,14 +161,22 @@ pub async fn require_known_host(State(state): State<AppState>, request: Request,
         .or_else(|| request.uri().host())
         .unwrap_or_default();
     if known_host(host, &state.config.flags.public_host) {
-        return next.run(request).await;
+        return None;
     }
-    AppError::MisdirectedRequest(format!(
-        "this pitwall does not answer to the host name {:?}; add --public-host {} if that is its name",
-        host.chars().take(100).collect::<String>(),
-        host_name(host).chars().take(100).collect::<String>(),
-    ))
-    .into_response()
+    Some(
+        AppError::MisdirectedRequest(format!(
+            "this pitwall does not answer to the host name {:?}; add --public-host {} if that is its name",
+            host.chars().take(100).collect::<String>(),
+            host_name(host).chars().take(100).collect::<String>(),
+        ))
+        .into_response(),
+    )
+}
+
+/// The answer refusing `request` (a host it does not answer to, then a missing or wrong
+/// viewer token); `None` lets it through.
+pub fn refusal(state: &AppState, request: &Request) -> Option<Response> {
+    host_refusal(state, request).or_else(|| viewer_refusal(state, request))
 }
 
 /// The name part of a `Host` header (no port, no IPv6 brackets).
@@ -364,6 +376,7 @@ mod tests {
             crate::extract::ExtractorEngine::new(crate::extract::Limits::default(), &guard, None).unwrap();
         let relay = crate::relay::Relay {
             rewritten: Default::default(),
+            opened: Default::default(),
             key: crate::relay::token::RelayKey::load_or_create(&config.flags.data_dir, None).unwrap(),
             upstream: Arc::new(
                 crate::relay::upstream::Upstream::new(&guard, 1 << 20, Default::default()).unwrap(),
@@ -397,12 +410,17 @@ mod tests {
         (config, dir)
     }
 
-    /// Every path answers 200 "through" behind the two middlewares, as in `api::router`.
+    /// Every path answers 200 "through" unless [`refusal`] refuses it, as in `api::edge`.
     fn app(state: &AppState) -> Router {
+        async fn admit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+            match refusal(&state, &request) {
+                Some(refused) => refused,
+                None => next.run(request).await,
+            }
+        }
         Router::new()
             .fallback(get(|| async { "through" }))
-            .layer(middleware::from_fn_with_state(state.clone(), require_viewer))
-            .layer(middleware::from_fn_with_state(state.clone(), require_known_host))
+            .layer(middleware::from_fn_with_state(state.clone(), admit))
     }
 
     /// A request from `peer` (as `serve` records it) with `headers`.

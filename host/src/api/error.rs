@@ -1,13 +1,11 @@
 //! `AppError`: the one error type handlers return. It renders as
-//! `{"error": {"code": "...", "message": "..."}}` with a matching 4xx/5xx status; [`json_errors`]
+//! `{"error": {"code": "...", "message": "..."}}` with a matching 4xx/5xx status; [`shaped`]
 //! gives the answers axum makes itself (405, query and path rejections) the same shape.
 
 use axum::{
     Json,
     body::to_bytes,
-    extract::Request,
-    http::{StatusCode, header},
-    middleware::Next,
+    http::{Method, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
@@ -104,12 +102,10 @@ impl IntoResponse for AppError {
     }
 }
 
-/// Middleware: an error answer that is not JSON yet (axum's own: a 405 without a body, a
-/// rejected query string or path in plain text) becomes the JSON error shape, status and
-/// headers (`Allow`) kept, so clients meet one error format everywhere.
-pub async fn json_errors(request: Request, next: Next) -> Response {
-    let (method, path) = (request.method().clone(), request.uri().path().to_string());
-    let response = next.run(request).await;
+/// An error answer that is not JSON yet (axum's own: a 405 without a body, a rejected query
+/// string or path in plain text) in the JSON error shape, status and headers (`Allow`) kept, so
+/// clients meet one error format everywhere; `method` and `path` are the request's.
+pub async fn shaped(method: &Method, path: &str, response: Response) -> Response {
     let status = response.status();
     // JSON already, or a page for a browser: left alone.
     let shaped = response

@@ -22,18 +22,18 @@ use axum::{
     routing::get,
 };
 
+use std::sync::Arc;
+
 use axum::http::{HeaderName, HeaderValue, Method, header};
-use tower_http::{
-    cors::{Any, CorsLayer},
-    set_header::SetResponseHeaderLayer,
-};
+use tower_http::cors::{Any, CorsLayer};
 
 use crate::{AppState, telemetry::HttpLabels};
 
-/// Builds the application: every route in one table, then the web app for everything else.
+/// Builds the application: every route in one table, then the web app for everything else,
+/// all behind [`edge`].
 pub fn router(state: AppState) -> Router {
     let web_dir = state.config.flags.web_dir.clone();
-    let csp = web::content_security_policy(&web_dir);
+    let headers = Arc::new(security_headers(&web::content_security_policy(&web_dir)));
     // HLS is fetched by players on other origins too (casting, embeds): CORS with Range.
     let cors = CorsLayer::new()
         .allow_origin(Any)
@@ -50,7 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/live/{id}/{file}", get(streams::live))
         .route("/live/session/{session}/{file}", get(streams::live_session))
         .layer(cors);
-    let app = Router::new()
+    Router::new()
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(system::metrics))
@@ -63,15 +63,51 @@ pub fn router(state: AppState) -> Router {
         .route(signin::PATH, get(signin::show).post(signin::submit))
         .merge(hls)
         .fallback(move |request: Request| web::serve(web_dir.clone(), request))
-        .layer(middleware::from_fn_with_state(state.clone(), auth::require_viewer))
-        .layer(middleware::from_fn_with_state(state.clone(), auth::require_known_host))
-        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
-        .layer(middleware::from_fn(error::json_errors));
-    let mut app = app.with_state(state);
-    for (name, value) in security_headers(&csp) {
-        app = app.layer(SetResponseHeaderLayer::overriding(name, value));
+        .layer(middleware::from_fn_with_state(Edge { state: state.clone(), headers }, edge))
+        .with_state(state)
+}
+
+/// What [`edge`] needs.
+#[derive(Clone)]
+struct Edge {
+    state: AppState,
+    headers: Arc<[(HeaderName, HeaderValue); 5]>,
+}
+
+/// Every answer, routed or not, in one layer (a router layer costs a boxed service per request,
+/// and the relay's hot path is a few microseconds of work): the request is counted by method,
+/// matched route and status, and tracked while in flight; refused unless its host and viewer
+/// are admitted ([`auth::refusal`]); an error answer is put in the JSON shape
+/// ([`error::shaped`]); and the security headers are set.
+async fn edge(State(edge): State<Edge>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let metrics = &edge.state.metrics;
+    metrics.http_in_flight.inc();
+    let response = match auth::refusal(&edge.state, &request) {
+        Some(refused) => refused,
+        None => next.run(request).await,
+    };
+    let mut response = error::shaped(&method, uri.path(), response).await;
+    metrics.http_in_flight.dec();
+    let labels = HttpLabels {
+        method: method_label(&method),
+        route: route.unwrap_or_else(|| "web".to_owned()),
+        status: response.status().as_u16(),
+    };
+    metrics.http_requests.get_or_create(&labels).inc();
+    for (name, value) in edge.headers.iter() {
+        response.headers_mut().insert(name.clone(), value.clone());
     }
-    app
+    response
+}
+
+/// A method as a metric label: the standard ones by name, any other as `other` (a client
+/// choosing the method must not grow the label set).
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
+    KNOWN.into_iter().find(|known| *known == method.as_str()).unwrap_or("other")
 }
 
 /// Headers on every answer, errors and relayed bytes included: a strict CSP, no MIME sniffing,
@@ -87,18 +123,16 @@ fn security_headers(csp: &str) -> [(HeaderName, HeaderValue); 5] {
     ]
 }
 
-/// Counts every request by method, matched route and status, and tracks requests in flight.
-async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "web".to_string(), |p| p.as_str().to_string());
-    let metrics = &state.metrics;
-    metrics.http_in_flight.inc();
-    let response = next.run(request).await;
-    metrics.http_in_flight.dec();
-    let labels = HttpLabels { method, route, status: response.status().as_u16() };
-    metrics.http_requests.get_or_create(&labels).inc();
-    response
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_method_a_client_made_up_is_counted_as_other() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::OPTIONS), "OPTIONS");
+        for made_up in ["BREW", "GET2", "get"] {
+            assert_eq!(method_label(&Method::from_bytes(made_up.as_bytes()).unwrap()), "other", "{made_up}");
+        }
+    }
 }

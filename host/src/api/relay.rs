@@ -9,7 +9,7 @@
 
 use axum::{
     body::Body,
-    extract::{Path, Query, State},
+    extract::{Query, Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -46,12 +46,6 @@ pub struct ProxyQuery {
     url: Option<String>,
 }
 
-/// `?t=` (the sealed relay target).
-#[derive(Deserialize)]
-pub struct RelayQuery {
-    t: Option<String>,
-}
-
 /// `GET /proxy?url=…`: the playlist at `url`, every URI rewritten through `/relay`.
 pub async fn proxy(
     State(state): State<AppState>,
@@ -67,26 +61,25 @@ pub async fn proxy(
     playlist_response(&state.relay, &url, &HeaderScope::none(), now(&state)).await
 }
 
-/// `GET|HEAD /relay/{id}/{file}?t={sealed}`.
-pub async fn relay(
-    State(state): State<AppState>,
-    Path((_id, _file)): Path<(String, String)>,
-    Query(query): Query<RelayQuery>,
-    method: Method,
-    headers: HeaderMap,
-) -> Result<Response, AppError> {
-    let token = query.t.ok_or_else(|| AppError::Forbidden("relay URL without its token".into()))?;
-    let target = state.relay.key.open(&token, now(&state)).map_err(|e| match e {
+/// `GET|HEAD /relay/{id}/{file}?t={sealed}`. The path's `{id}/{file}` only name the resource
+/// for caches and people; the token alone says what is fetched.
+pub async fn relay(State(state): State<AppState>, request: Request) -> Result<Response, AppError> {
+    let (method, headers) = (request.method(), request.headers());
+    let token = request
+        .uri()
+        .query()
+        .and_then(|query| query.split('&').find_map(|pair| pair.strip_prefix("t=")))
+        .ok_or_else(|| AppError::Forbidden("relay URL without its token".into()))?;
+    let opened = state.relay.open(token, now(&state)).map_err(|e| match e {
         TokenError::Invalid => AppError::Forbidden("invalid relay URL".into()),
         TokenError::Expired => AppError::Forbidden("relay URL expired; reload the playlist".into()),
     })?;
-    let url = Url::parse(&target.url).map_err(|_| AppError::Forbidden("invalid relay URL".into()))?;
-    let scope = HeaderScope::of_target(&target, &url);
-    if target.kind == 'p' {
-        return playlist_response(&state.relay, &url, &scope, now(&state)).await;
+    let (url, scope) = (&opened.url, &opened.scope);
+    if opened.target.kind == 'p' {
+        return playlist_response(&state.relay, url, scope, now(&state)).await;
     }
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
-    let fetched = state.relay.upstream.stream(&url, scope.headers_for(&url), range).await;
+    let fetched = state.relay.upstream.stream(url, scope.headers_for(url), range).await;
     if let Some(stream) = scope.stream() {
         let status = match &fetched {
             Ok((head, _)) => Some(head.status),
@@ -104,10 +97,10 @@ pub async fn relay(
         Response::new(Body::from_stream(body))
     };
     *response.status_mut() = status;
-    response.headers_mut().extend(head.headers);
-    let typed = media_type(target.kind, head.content_type.as_deref());
-    response.headers_mut().insert(header::CONTENT_TYPE, typed);
-    response.headers_mut().insert(header::CACHE_CONTROL, cache_control(target.kind, status));
+    *response.headers_mut() = head.headers;
+    let kind = opened.target.kind;
+    response.headers_mut().insert(header::CONTENT_TYPE, media_type(kind, head.content_type.as_deref()));
+    response.headers_mut().insert(header::CACHE_CONTROL, cache_control(kind, status));
     response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     Ok(response)
 }

@@ -1,7 +1,7 @@
 //! The sign-in page: with `--viewer-token`, a browser that opens any page without the token gets
 //! a small HTML form instead of a 401 JSON error; posting the token to `/sign-in` sets the
 //! viewer cookie and sends the browser back where it was going. API clients (no `text/html` in
-//! `Accept`) keep getting 401 JSON from [`super::auth::require_viewer`].
+//! `Accept`) keep getting 401 JSON from [`super::auth::refusal`].
 //!
 //! The page is self-contained and script-free, so it needs nothing from the web app build and
 //! nothing beyond the CSP every answer carries (`form-action 'self'`, inline styles only).

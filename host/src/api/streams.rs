@@ -46,7 +46,7 @@ pub struct StreamQuery {
     variant: Option<String>,
 }
 
-/// `?key=` of a TV player (checked by `auth::require_viewer`), carried into the URLs a master lists.
+/// `?key=` of a TV player (checked by `auth::refusal`), carried into the URLs a master lists.
 #[derive(Deserialize)]
 pub struct KeyQuery {
     key: Option<String>,

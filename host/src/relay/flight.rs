@@ -396,7 +396,7 @@ impl<H: Clone> Viewer<H> {
     }
 
     /// Moves a finished body of at least `min` bytes into one buffer made by `make` from its
-    /// chunks (the relay's shared memory), once: later viewers read it in one piece, and the
+    /// chunks (the relay's mapped file), once: later viewers read it in one piece, and the
     /// chunks become slices of it so the heap copies go. Does nothing while the body is still
     /// arriving, after it was trimmed, or when `make` declines.
     pub fn promote(&self, min: usize, make: impl FnOnce(&[Bytes]) -> Option<Bytes>) {

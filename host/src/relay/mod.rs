@@ -20,7 +20,7 @@ use std::{
 use url::Url;
 
 use playlist::{RewriteError, UriKind};
-use token::{RelayKey, RelayTarget};
+use token::{RelayKey, RelayTarget, TokenError};
 use upstream::Upstream;
 
 /// How long relay URLs of segments, keys and maps stay valid.
@@ -37,7 +37,29 @@ pub struct Relay {
     /// Playlists rewritten in the last moments, so viewers of the same playlist share one
     /// rewrite (one seal per URI) instead of each paying for their own.
     pub rewritten: Rewritten,
+    /// Tokens opened lately, so the viewers of one resource (who share its relay URL) pay for
+    /// opening it once.
+    pub opened: OpenedTokens,
 }
+
+/// A relay token opened: what it fetches, parsed.
+#[derive(Debug)]
+pub struct Opened {
+    /// The sealed target.
+    pub target: RelayTarget,
+    /// `target.url`, parsed.
+    pub url: Url,
+    /// The headers the target may send, and where.
+    pub scope: HeaderScope,
+}
+
+/// Most opened tokens kept.
+const OPENED_ENTRIES: usize = 4096;
+
+/// Opened relay tokens by their text. Only tokens that opened are kept, so a forged token never
+/// enters, and each use still checks the expiry.
+#[derive(Default)]
+pub struct OpenedTokens(Mutex<HashMap<Box<str>, Arc<Opened>>>);
 
 /// How long a rewritten playlist answers identical requests (Unix seconds on the app clock):
 /// well inside a live playlist's refresh period, and far inside the sealed URLs' lifetimes.
@@ -50,26 +72,50 @@ fn fresh(at: i64, now: i64) -> bool {
     (at..=at + REWRITE_REUSE).contains(&now)
 }
 
-/// Rewritten playlists by (upstream text, base URL, scope), with the time they were sealed.
+/// Rewritten playlists by what they depend on (upstream text, base URL, scope), with the time
+/// they were sealed. Looked up by a hash of the three, so a lookup copies nothing; the stored
+/// inputs are compared in full, so a hash collision is only a miss.
 #[derive(Default)]
-pub struct Rewritten(Mutex<HashMap<RewriteKey, (i64, Arc<str>)>>);
+pub struct Rewritten(Mutex<HashMap<u64, Rewrite>>);
 
-/// What a rewrite depends on: the upstream text, the base URL and the scope.
-type RewriteKey = (String, String, HeaderScope);
+/// One rewritten playlist and its inputs.
+struct Rewrite {
+    text: Box<str>,
+    base: Box<str>,
+    scope: HeaderScope,
+    at: i64,
+    body: Arc<str>,
+}
 
 impl Rewritten {
-    fn get(&self, key: &RewriteKey, now: i64) -> Option<String> {
-        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key).filter(|(at, _)| fresh(*at, now)).map(|(_, body)| body.to_string())
+    fn hash(text: &str, base: &Url, scope: &HeaderScope) -> u64 {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        BuildHasherDefault::<DefaultHasher>::default().hash_one((text, base.as_str(), scope))
     }
 
-    fn put(&self, key: RewriteKey, now: i64, body: &str) {
+    fn get(&self, text: &str, base: &Url, scope: &HeaderScope, now: i64) -> Option<String> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&Self::hash(text, base, scope))
+            .filter(|r| {
+                fresh(r.at, now) && *r.text == *text && *r.base == *base.as_str() && r.scope == *scope
+            })
+            .map(|r| r.body.to_string())
+    }
+
+    fn put(&self, text: &str, base: &Url, scope: &HeaderScope, now: i64, body: &str) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= REWRITE_ENTRIES {
-            map.retain(|_, (at, _)| fresh(*at, now));
+            map.retain(|_, r| fresh(r.at, now));
         }
         if map.len() < REWRITE_ENTRIES {
-            map.insert(key, (now, body.into()));
+            let rewrite = Rewrite {
+                text: text.into(),
+                base: base.as_str().into(),
+                scope: scope.clone(),
+                at: now,
+                body: body.into(),
+            };
+            map.insert(Self::hash(text, base, scope), rewrite);
         }
     }
 }
@@ -126,6 +172,20 @@ pub fn origin_of(url: &Url) -> String {
     )
 }
 
+/// Whether `origin` is [`origin_of`] `url`, compared without building it (once per relayed
+/// request).
+fn is_origin_of(origin: &str, url: &Url) -> bool {
+    let Some((host, port)) = origin
+        .strip_prefix(url.scheme())
+        .and_then(|rest| rest.strip_prefix("://"))
+        .and_then(|rest| rest.rsplit_once(':'))
+    else {
+        return false;
+    };
+    host == url.host_str().unwrap_or_default()
+        && port.parse::<u16>().ok() == Some(url.port_or_known_default().unwrap_or_default())
+}
+
 impl HeaderScope {
     /// No headers at all (`/proxy`).
     pub fn none() -> Self {
@@ -161,7 +221,7 @@ impl HeaderScope {
 
     /// Whether `url` may receive the headers.
     pub fn covers(&self, url: &Url) -> bool {
-        self.origins.contains(&origin_of(url))
+        self.origins.iter().any(|origin| is_origin_of(origin, url))
     }
 
     /// The headers to send to `url`: all of them on a covered origin, none elsewhere.
@@ -171,6 +231,33 @@ impl HeaderScope {
 }
 
 impl Relay {
+    /// Opens a relay token (`token::RelayKey::open`), once per token text while it is kept.
+    pub fn open(&self, token: &str, now: i64) -> Result<Arc<Opened>, TokenError> {
+        let kept = self.opened.0.lock().unwrap_or_else(|p| p.into_inner()).get(token).cloned();
+        let opened = match kept {
+            Some(opened) => opened,
+            None => {
+                let target = self.key.open(token, now)?;
+                let url = Url::parse(&target.url).map_err(|_| TokenError::Invalid)?;
+                let scope = HeaderScope::of_target(&target, &url);
+                let opened = Arc::new(Opened { target, url, scope });
+                let mut map = self.opened.0.lock().unwrap_or_else(|p| p.into_inner());
+                if map.len() >= OPENED_ENTRIES {
+                    map.retain(|_, kept| kept.target.expires >= now);
+                    if map.len() >= OPENED_ENTRIES {
+                        map.clear();
+                    }
+                }
+                map.insert(token.into(), opened.clone());
+                opened
+            }
+        };
+        if opened.target.expires < now {
+            return Err(TokenError::Expired);
+        }
+        Ok(opened)
+    }
+
     /// The relay URL (path-absolute, so it points at this host) for `url`, carrying the headers
     /// of `scope` only when `url` is on one of its origins:
     /// `/relay/{id}/{file}?t={sealed}`. The path depends only on the upstream resource (scheme,
@@ -191,8 +278,7 @@ impl Relay {
         scope: &HeaderScope,
         now: i64,
     ) -> Result<String, RewriteError> {
-        let cache_key = (text.to_owned(), base.to_string(), scope.clone());
-        if let Some(body) = self.rewritten.get(&cache_key, now) {
+        if let Some(body) = self.rewritten.get(text, base, scope, now) {
             return Ok(body);
         }
         let body = if text.len() <= BLOCKING_REWRITE {
@@ -203,7 +289,7 @@ impl Relay {
                 .await
                 .unwrap_or(Err(RewriteError::Aborted))?
         };
-        self.rewritten.put(cache_key, now, &body);
+        self.rewritten.put(text, base, scope, now, &body);
         Ok(body)
     }
 }
@@ -240,6 +326,7 @@ mod tests {
     async fn viewers_of_the_same_playlist_share_one_rewrite_for_a_moment() {
         let relay = Relay {
             rewritten: Rewritten::default(),
+            opened: OpenedTokens::default(),
             key: RelayKey::from_secret("k"),
             upstream: Arc::new(
                 Upstream::new(&crate::net::UpstreamGuard::default(), 1, Default::default()).unwrap(),
@@ -262,9 +349,43 @@ mod tests {
     }
 
     #[test]
+    fn a_token_is_opened_once_and_still_expires() {
+        let relay = Relay {
+            rewritten: Rewritten::default(),
+            opened: OpenedTokens::default(),
+            key: RelayKey::from_secret("k"),
+            upstream: Arc::new(
+                Upstream::new(&crate::net::UpstreamGuard::default(), 1, Default::default()).unwrap(),
+            ),
+        };
+        let url = Url::parse("https://cdn.example/live/seg1.ts").unwrap();
+        let scope = HeaderScope::candidate(&[("Cookie".into(), "c=1".into())], &url, &url).for_stream("s1");
+        let relay_url = relay.url_for(&url, UriKind::Segment, &scope, 1000);
+        let token = relay_url.split("?t=").nth(1).unwrap();
+        let first = relay.open(token, 1000).unwrap();
+        assert_eq!((first.url.as_str(), first.target.kind), (url.as_str(), 's'));
+        assert_eq!(first.scope, scope, "headers, origins and stream as sealed");
+        assert!(Arc::ptr_eq(&first, &relay.open(token, 1001).unwrap()), "opened once");
+        let expires = first.target.expires;
+        assert_eq!(
+            relay.open(token, expires + 1).unwrap_err(),
+            TokenError::Expired,
+            "kept, and still expired"
+        );
+        let kept = relay.opened.0.lock().unwrap().len();
+        let mut forged = token.to_string().into_bytes();
+        let last = forged.len() - 3;
+        forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        assert_eq!(relay.open(&forged, 1000).unwrap_err(), TokenError::Invalid);
+        assert_eq!(relay.opened.0.lock().unwrap().len(), kept, "a token that does not open is not kept");
+    }
+
+    #[test]
     fn relay_paths_are_stable_across_reloads_and_token_refreshes() {
         let relay = Relay {
             rewritten: Rewritten::default(),
+            opened: OpenedTokens::default(),
             key: RelayKey::from_secret("k"),
             upstream: Arc::new(
                 Upstream::new(&crate::net::UpstreamGuard::default(), 1, Default::default()).unwrap(),

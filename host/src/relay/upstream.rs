@@ -244,7 +244,7 @@ impl Upstream {
         match self.flights.join(&key) {
             Joined::Shared(viewer) => {
                 self.stats.shared_hits.inc();
-                // A body asked for again after it arrived is hot: it moves into shared memory
+                // A body asked for again after it arrived is hot: it moves into a mapped file
                 // once, and from then on every viewer is sent it without a copy (`shm`).
                 viewer.promote(shm::MIN_MAPPED, shm::ShmWriter::whole);
                 self.viewer(viewer).await
