@@ -1,7 +1,8 @@
 //! `pitwall-loadgen`: N simulated hls.js viewers of a running pitwall's live session, ramped
 //! step by step (`cargo xtask bench viewers` starts pitwall and runs this). Viewers are spread
 //! over every listed stream's `/live/{id}/master.m3u8` and the session URL, and over each
-//! master's variants; they join over one target duration. Per step it reports segment and
+//! master's variants; they join over one target duration, and a step is measured once they all
+//! caught up to the live edge. Per step it reports segment and
 //! playlist times, would-stall viewers, bytes delivered, upstream requests per segment (from the
 //! testbed's counters), pitwall's CPU and RSS; then the capacity figure and the memory slope.
 //! Prints markdown on stdout; progress on stderr. Every loop is bounded in count and time.
@@ -50,6 +51,9 @@ struct Args {
     discover_secs: u64,
 }
 
+/// Longest a step waits for its newcomers to reach the live edge before measuring anyway.
+const JOIN_LIMIT: Duration = Duration::from_secs(30);
+
 /// One measured step.
 struct Step {
     outcome: StepOutcome,
@@ -95,8 +99,19 @@ async fn main() -> anyhow::Result<()> {
             };
             viewers.spawn(viewer.run(recorder.clone(), stop.clone()));
         }
-        // Let the newcomers start before the step's clock runs.
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        // The step's clock runs once every viewer has joined and caught up to the live edge:
+        // a newcomer fetches its first segments back to back, and hundreds of them joining
+        // within one target duration is a burst no audience makes (people arrive over minutes).
+        let joined = Instant::now();
+        while recorder.caught_up() < n && joined.elapsed() < JOIN_LIMIT {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        eprintln!(
+            "loadgen: {} of {n} viewers at the live edge after {:.1} s; measuring",
+            recorder.caught_up(),
+            joined.elapsed().as_secs_f64()
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
         recorder.take();
         let upstream_before = upstream_segments(&http, args.testbed.as_ref()).await;
         let cpu_before = args.pid.and_then(proc::cpu_ticks);

@@ -8,7 +8,7 @@ use std::{
     collections::{HashMap, HashSet},
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -47,9 +47,16 @@ pub struct Samples {
 #[derive(Default)]
 pub struct Recorder {
     samples: Mutex<Samples>,
+    /// Viewers that fetched the segments they started behind and reached the live edge.
+    caught_up: AtomicUsize,
 }
 
 impl Recorder {
+    /// How many viewers reached the live edge since they started.
+    pub fn caught_up(&self) -> usize {
+        self.caught_up.load(Ordering::Relaxed)
+    }
+
     /// What was measured since the last call, and a fresh start.
     pub fn take(&self) -> Samples {
         std::mem::take(&mut *self.lock())
@@ -84,8 +91,9 @@ impl Viewer {
             }
         };
         tokio::time::sleep(self.start_after).await;
+        let mut caught_up = false;
         while !stop.load(Ordering::Relaxed) {
-            if let Err(e) = self.watch(&client, &recorder, &stop).await {
+            if let Err(e) = self.watch(&client, &recorder, &stop, &mut caught_up).await {
                 recorder.lock().errors += 1;
                 recorder.lock().stalled.insert(self.id);
                 if recorder.lock().errors < 20 {
@@ -102,6 +110,7 @@ impl Viewer {
         client: &reqwest::Client,
         recorder: &Recorder,
         stop: &AtomicBool,
+        caught_up: &mut bool,
     ) -> anyhow::Result<()> {
         let (master, _) = fetch(client, &self.master, recorder, Kind::Playlist).await?;
         let master = String::from_utf8_lossy(&master).into_owned();
@@ -150,6 +159,11 @@ impl Viewer {
                 drop(samples);
                 next = Some(segment.seq + 1);
                 fetched += 1;
+            }
+            // Everything listed is fetched: at the live edge (counted once per viewer).
+            if !*caught_up {
+                *caught_up = true;
+                recorder.caught_up.fetch_add(1, Ordering::Relaxed);
             }
             // hls.js reloads a live playlist every target duration, sooner (half) when the last
             // reload brought nothing new.
