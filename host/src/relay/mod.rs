@@ -322,16 +322,21 @@ fn rewrite_with(
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn viewers_of_the_same_playlist_share_one_rewrite_for_a_moment() {
-        let relay = Relay {
+    /// A relay with key `k` and an upstream client that is never used.
+    fn relay() -> Relay {
+        Relay {
             rewritten: Rewritten::default(),
             opened: OpenedTokens::default(),
             key: RelayKey::from_secret("k"),
             upstream: Arc::new(
                 Upstream::new(&crate::net::UpstreamGuard::default(), 1, Default::default()).unwrap(),
             ),
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn viewers_of_the_same_playlist_share_one_rewrite_for_a_moment() {
+        let relay = relay();
         let text = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nseg1.ts\n";
         let base = Url::parse("https://cdn.example/live/index.m3u8").unwrap();
         let none = HeaderScope::none();
@@ -350,14 +355,7 @@ mod tests {
 
     #[test]
     fn a_token_is_opened_once_and_still_expires() {
-        let relay = Relay {
-            rewritten: Rewritten::default(),
-            opened: OpenedTokens::default(),
-            key: RelayKey::from_secret("k"),
-            upstream: Arc::new(
-                Upstream::new(&crate::net::UpstreamGuard::default(), 1, Default::default()).unwrap(),
-            ),
-        };
+        let relay = relay();
         let url = Url::parse("https://cdn.example/live/seg1.ts").unwrap();
         let scope = HeaderScope::candidate(&[("Cookie".into(), "c=1".into())], &url, &url).for_stream("s1");
         let relay_url = relay.url_for(&url, UriKind::Segment, &scope, 1000);
@@ -383,14 +381,7 @@ mod tests {
 
     #[test]
     fn relay_paths_are_stable_across_reloads_and_token_refreshes() {
-        let relay = Relay {
-            rewritten: Rewritten::default(),
-            opened: OpenedTokens::default(),
-            key: RelayKey::from_secret("k"),
-            upstream: Arc::new(
-                Upstream::new(&crate::net::UpstreamGuard::default(), 1, Default::default()).unwrap(),
-            ),
-        };
+        let relay = relay();
         let path = |u: &str, now: i64| {
             let url = relay.url_for(&Url::parse(u).unwrap(), UriKind::Segment, &HeaderScope::none(), now);
             url.split('?').next().unwrap().to_string()
