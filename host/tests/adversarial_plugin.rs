@@ -11,7 +11,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{LogCapture, abuse_with_info_mode, guest, session_ref as session, settings};
+use common::{
+    LogCapture, abuse_with_info_mode, extract_count, good, guest, session_ref as session, settings,
+};
 use pitwall::{
     extract::{CallError, ExtractorEngine, Limits, PluginRegistry},
     net::UpstreamGuard,
@@ -62,12 +64,7 @@ async fn registry(limits: Limits, allow: &[String]) -> (Arc<PluginRegistry>, tem
 }
 
 async fn abuse(registry: &PluginRegistry, pairs: &[(&str, &str)]) -> Result<usize, CallError> {
-    registry.extract("abuse", session(), settings(pairs)).await.map(|c| c.len())
-}
-
-async fn good(registry: &PluginRegistry) -> Result<usize, CallError> {
-    let pairs = settings(&[("url", "https://cdn.example/good.m3u8")]);
-    registry.extract("direct", session(), pairs).await.map(|c| c.len())
+    extract_count(registry, "abuse", pairs).await
 }
 
 fn assert_deadline(result: Result<usize, CallError>, took: Duration, what: &str) {

@@ -16,7 +16,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Binary, guest, js_guest, session_ref as session, settings, shared_cache_dir};
+use common::{
+    Binary, extract_count, good, guest, js_guest, session_ref as session, settings, shared_cache_dir,
+};
 use pitwall::{
     extract::{
         CallError, ExtractorEngine, Limits, PluginLimits, PluginLimitsTable, PluginRegistry,
@@ -86,12 +88,7 @@ async fn loaded(
 }
 
 async fn abuse(registry: &PluginRegistry, pairs: &[(&str, &str)]) -> Result<usize, CallError> {
-    registry.extract("abuse-js", session(), settings(pairs)).await.map(|c| c.len())
-}
-
-async fn good(registry: &PluginRegistry) -> Result<usize, CallError> {
-    let pairs = settings(&[("url", "https://cdn.example/good.m3u8")]);
-    registry.extract("direct", session(), pairs).await.map(|c| c.len())
+    extract_count(registry, "abuse-js", pairs).await
 }
 
 fn assert_deadline(result: Result<usize, CallError>, took: Duration, limit: Duration, what: &str) {

@@ -16,7 +16,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Binary, guest, python_guest, session_ref as session, settings, shared_cache_dir};
+use common::{
+    Binary, extract_count, guest, python_guest, session_ref as session, settings, shared_cache_dir,
+};
 use pitwall::{
     extract::{CallError, ExtractorEngine, Limits, PluginRegistry},
     net::UpstreamGuard,
@@ -82,7 +84,7 @@ async fn registry(
 
 async fn abuse(registry: &PluginRegistry, pairs: &[(&str, &str)]) -> (Result<usize, CallError>, Duration) {
     let started = Instant::now();
-    let result = registry.extract("abuse-py", session(), settings(pairs)).await.map(|c| c.len());
+    let result = extract_count(registry, "abuse-py", pairs).await;
     (result, started.elapsed())
 }
 

@@ -32,8 +32,13 @@ pub async fn health(store: &dyn Store, id: &str) -> Option<StreamHealth> {
 
 /// Every stream's health.
 pub async fn all_health(store: &dyn Store) -> Vec<StreamHealth> {
+    scan_json(store, keys::HEALTH_PREFIX).await
+}
+
+/// Every entry under `prefix` that reads as a `T` (others are skipped).
+async fn scan_json<T: serde::de::DeserializeOwned>(store: &dyn Store, prefix: &str) -> Vec<T> {
     store
-        .scan(keys::HEALTH_PREFIX)
+        .scan(prefix)
         .await
         .into_iter()
         .filter_map(|(_, bytes)| serde_json::from_slice(&bytes).ok())
@@ -125,10 +130,5 @@ pub async fn ask_refresh(store: &dyn Store, request: &RefreshRequest) {
 
 /// Every refresh request replicas have handed over (the leader keeps track of which it took).
 pub async fn refresh_requests(store: &dyn Store) -> Vec<RefreshRequest> {
-    store
-        .scan(keys::REFRESH_REQUEST_PREFIX)
-        .await
-        .into_iter()
-        .filter_map(|(_, bytes)| serde_json::from_slice(&bytes).ok())
-        .collect()
+    scan_json(store, keys::REFRESH_REQUEST_PREFIX).await
 }

@@ -411,6 +411,21 @@ pub fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
+/// How many candidates `extractor` in `registry` returns for [`session_ref`] with `pairs` as
+/// its settings.
+pub async fn extract_count(
+    registry: &pitwall::extract::PluginRegistry,
+    extractor: &str,
+    pairs: &[(&str, &str)],
+) -> Result<usize, pitwall::extract::CallError> {
+    registry.extract(extractor, session_ref(), settings(pairs)).await.map(|c| c.len())
+}
+
+/// The well-behaved `direct` extractor's answer, beside a hostile guest.
+pub async fn good(registry: &pitwall::extract::PluginRegistry) -> Result<usize, pitwall::extract::CallError> {
+    extract_count(registry, "direct", &[("url", "https://cdn.example/good.m3u8")]).await
+}
+
 /// `/proxy?url=URL` on `server`, the URL form-encoded.
 pub fn proxy(server: &Server, url: &str) -> String {
     format!(
